@@ -1,0 +1,35 @@
+/**
+ * The environment variables that configure one pipeline run. The Pulumi program writes them into
+ * the Fargate task definition and the pipeline reads them, so both sides import these names from
+ * here and can never drift apart.
+ */
+export const PIPELINE_ENV = {
+  /** S3 bucket holding raw data, runs, models and manifests. */
+  bucket: 'FORECAST_BUCKET',
+  /** Key prefix of the raw drops inside the bucket (default `raw/`). */
+  rawPrefix: 'FORECAST_RAW_PREFIX',
+  /** ARN of the execution role SageMaker jobs run as. */
+  sagemakerRoleArn: 'FORECAST_SAGEMAKER_ROLE_ARN',
+  /** Prefix of every SageMaker job name this stack creates; IAM allows only names with it. */
+  jobNamePrefix: 'FORECAST_JOB_NAME_PREFIX',
+  processingImage: 'FORECAST_PROCESSING_IMAGE',
+  trainingImage: 'FORECAST_TRAINING_IMAGE',
+  processingInstanceType: 'FORECAST_PROCESSING_INSTANCE_TYPE',
+  processingInstanceCount: 'FORECAST_PROCESSING_INSTANCE_COUNT',
+  trainingInstanceType: 'FORECAST_TRAINING_INSTANCE_TYPE',
+  trainingInstanceCount: 'FORECAST_TRAINING_INSTANCE_COUNT',
+  /** `true` runs training on managed spot capacity. */
+  trainingSpot: 'FORECAST_TRAINING_SPOT',
+  trainingMaxRuntimeSeconds: 'FORECAST_TRAINING_MAX_RUNTIME_SECONDS',
+  /** JSON object of string hyperparameters passed to the training job. */
+  hyperparameters: 'FORECAST_HYPERPARAMETERS',
+  /** Name of the multi-model endpoint the validated models are served from. */
+  endpointName: 'FORECAST_ENDPOINT_NAME',
+  /** IANA time zone of the nightly schedule; run ids are days in this zone. */
+  scheduleTimezone: 'FORECAST_SCHEDULE_TIMEZONE',
+  /** ISO time the scheduler meant to start this run (EventBridge Scheduler's `<aws.scheduler.scheduled-time>`); now when unset. */
+  scheduledTime: 'FORECAST_SCHEDULED_TIME',
+} as const;
+
+export type PipelineEnvKey = keyof typeof PIPELINE_ENV;
+export type PipelineEnvName = (typeof PIPELINE_ENV)[PipelineEnvKey];
