@@ -5,7 +5,7 @@ import type { ForecastPoint } from './forecast-wire.js';
 
 /** One observed day of a customer's consumption. */
 export interface HistoryPoint {
-  /** `YYYY-MM-DD`. */
+  /** ISO date `YYYY-MM-DD`, or an ISO time for sub-daily histories. */
   readonly date: string;
   readonly value: number;
 }

@@ -1,0 +1,155 @@
+import { writeFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { PIPELINE_ENV } from '../config/pipeline-env.js';
+import { createForecastClient, ForecastError } from './forecast-client.js';
+import type { Forecast } from './forecast-client.js';
+import { readModelHistory } from './model-history.js';
+import { forecastPlotSpec, renderSvg } from './plot.js';
+
+/** Local mode's names (DESIGN.md); the pipeline's variables override them, as on AWS. */
+export const LOCAL_BUCKET = 'forecast-local';
+export const LOCAL_ENDPOINT = 'forecast-local';
+const DEFAULT_REGION = 'us-east-1';
+
+const USAGE = `Usage: npm run forecast -- --customer ID [options]
+
+Asks the multi-model endpoint for a customer's forecast, resolving the customer's model from
+manifests/current.json. AWS_ENDPOINT_URL decides where requests go (local mode: http://127.0.0.1:4566).
+
+  --customer ID      customer id (required)
+  --period N         days ahead (default 7)
+  --json             print the forecast as JSON instead of a table
+  --plot FILE.svg    also draw the recent history, the forecast and its interval to an SVG file
+  --history-days N   days of history in the plot (default 90, 0 for all)
+  --bucket NAME      bucket with the manifest and models (default $${PIPELINE_ENV.bucket} or ${LOCAL_BUCKET})
+  --endpoint NAME    multi-model endpoint (default $${PIPELINE_ENV.endpointName} or ${LOCAL_ENDPOINT})
+  -h, --help         this text
+`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function integerOption(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`[--${name}] must be an integer ≥ ${min}, got "${text}"`);
+  }
+  return value;
+}
+
+/** The forecast as a fixed-width table, one row per day. */
+export function formatForecastTable(result: Forecast): string {
+  const header = ['date', 'yhat', 'yhat_lower', 'yhat_upper'];
+  const rows = result.forecast.map((p) => [p.date, p.yhat.toFixed(2), p.yhat_lower.toFixed(2), p.yhat_upper.toFixed(2)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    `customer ${result.customerId}, model ${result.targetModel} (run ${result.runId}), ${result.period} days`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
+  let options;
+  try {
+    options = parseOptions(args, io.env);
+  } catch (error) {
+    io.stderr(`forecast: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const clientConfig = { region: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION };
+  const s3 = new S3Client(clientConfig);
+  const runtime = new SageMakerRuntimeClient(clientConfig);
+  try {
+    const client = createForecastClient({
+      bucket: options.bucket,
+      endpointName: options.endpoint,
+      s3,
+      runtime,
+      onModelNotReady: ({ targetModel, attempt }) => io.stderr(`model ${targetModel} is loading (attempt ${attempt}), retrying…\n`),
+    });
+    const result = await client.forecast(options.customer, options.period);
+    io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatForecastTable(result)}\n`);
+    if (options.plot) {
+      const history = await readModelHistory({ s3, bucket: options.bucket, targetModel: result.targetModel });
+      const spec = forecastPlotSpec({
+        customerId: result.customerId,
+        targetModel: result.targetModel,
+        history,
+        forecast: result.forecast,
+        historyDays: options.historyDays,
+      });
+      await writeFile(options.plot, await renderSvg(spec));
+      io.stderr(`plot written to ${options.plot}\n`);
+    }
+    return 0;
+  } catch (error) {
+    const message = error instanceof ForecastError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
+    io.stderr(`forecast: ${message}\n`);
+    return 1;
+  } finally {
+    s3.destroy();
+    runtime.destroy();
+  }
+}
+
+function parseOptions(args: readonly string[], env: NodeJS.ProcessEnv) {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      customer: { type: 'string' },
+      period: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      plot: { type: 'string' },
+      'history-days': { type: 'string' },
+      bucket: { type: 'string' },
+      endpoint: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help' as const;
+  const customer = values.customer?.trim();
+  if (!customer) throw new UsageError('[--customer] is required: the id of a customer in the manifest');
+  if (values.plot !== undefined && !values.plot.endsWith('.svg')) {
+    throw new UsageError(`[--plot] must name an .svg file, got "${values.plot}"`);
+  }
+  return {
+    customer,
+    period: integerOption('period', values.period, 7, 1),
+    json: values.json,
+    plot: values.plot,
+    historyDays: integerOption('history-days', values['history-days'], 90, 0),
+    bucket: values.bucket ?? env[PIPELINE_ENV.bucket] ?? LOCAL_BUCKET,
+    endpoint: values.endpoint ?? env[PIPELINE_ENV.endpointName] ?? LOCAL_ENDPOINT,
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
