@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import initAugursProphet, { Prophet } from '@bsull/augurs/prophet';
+import type { ProphetOptimizeOutput, ProphetOptions } from '@bsull/augurs/prophet';
+import { ModelArtifactError, historyHash } from './model-artifact.js';
+import type { ModelDocument, ModelFit, ProphetSettings } from './model-artifact.js';
+
+/**
+ * Prophet through `@bsull/augurs` (WebAssembly). Two ways to get a model:
+ * - `fitProphet`: a real fit with the Stan optimizer, recording what the optimizer returned;
+ * - `replayModel`: rebuilds a stored fit without the optimizer (≈ 1–2 ms), mapping coefficients
+ *   to design-matrix columns by identity and refusing a model whose data does not match.
+ * See reference/prophet-augurs.md for why both are done this way.
+ */
+
+let prophetReady: Promise<void> | undefined;
+
+/** Loads augurs' Prophet WebAssembly once per thread. */
+export function initProphet(): Promise<void> {
+  // The package's exports map hides the .wasm file from require.resolve: locate it beside prophet.js.
+  prophetReady ??= (async () => {
+    const wasm = new URL('prophet_bg.wasm', import.meta.resolve('@bsull/augurs/prophet'));
+    await initAugursProphet({ module_or_path: await readFile(wasm) });
+  })();
+  return prophetReady;
+}
+
+type StanOptimizer = (typeof import('@bsull/augurs-prophet-wasmstan'))['optimizer'];
+let stanOptimizer: StanOptimizer | undefined;
+
+/** Loads Prophet and the Stan optimizer (only training needs the optimizer). */
+export async function initProphetFitting(): Promise<void> {
+  await initProphet();
+  stanOptimizer ??= (await import('@bsull/augurs-prophet-wasmstan')).optimizer;
+}
+
+export interface ForecastPoint {
+  /** `YYYY-MM-DD` for daily models, a full ISO time otherwise. */
+  date: string;
+  yhat: number;
+  yhat_lower: number;
+  yhat_upper: number;
+}
+
+export interface ForecastModel {
+  /** Forecasts `period` steps after the end of the history (days, for daily models). */
+  forecast(period: number): ForecastPoint[];
+  /** Frees the WebAssembly object: the model cannot be used afterwards. */
+  free(): void;
+}
+
+export interface History {
+  ds: readonly number[];
+  y: readonly number[];
+}
+
+/** The optimizer's input, as augurs passes it (a JSON string). */
+interface StanData {
+  T: number;
+  y: number[];
+  t: number[];
+  cap: number[];
+  S: number;
+  t_change: number[];
+  trend_indicator: number;
+  K: number;
+  s_a: number[];
+  s_m: number[];
+  X: number[][];
+  sigmas: number[];
+  tau: number;
+}
+
+function float64Bytes(values: readonly number[]): Uint8Array {
+  return new Uint8Array(Float64Array.from(values).buffer);
+}
+
+/** The identity of each design-matrix column: its values and how it enters the model. */
+function columnIdentities(data: StanData): string[] {
+  const ids: string[] = [];
+  for (let j = 0; j < data.K; j++) {
+    const column = data.X.map((row) => row[j] ?? Number.NaN);
+    const hash = createHash('sha256');
+    hash.update(float64Bytes(column));
+    hash.update(float64Bytes([data.s_a[j] ?? Number.NaN, data.s_m[j] ?? Number.NaN, data.sigmas[j] ?? Number.NaN]));
+    ids.push(hash.digest('hex').slice(0, 32));
+  }
+  return ids;
+}
+
+/** Hash of the optimizer input with the design-matrix columns taken as a set (their order varies). */
+function stanDataHash(data: StanData, columns: readonly string[]): string {
+  const hash = createHash('sha256');
+  hash.update(float64Bytes([data.T, data.S, data.K, data.trend_indicator, data.tau]));
+  for (const series of [data.y, data.t, data.cap, data.t_change]) {
+    hash.update(float64Bytes([series.length]));
+    hash.update(float64Bytes(series));
+  }
+  for (const id of [...columns].sort()) hash.update(id);
+  return hash.digest('hex');
+}
+
+function parseStanData(json: string): StanData {
+  const data = JSON.parse(json) as StanData;
+  if (!Array.isArray(data.X) || data.X.length !== data.T) {
+    throw new Error(`unexpected optimizer input: X has ${Array.isArray(data.X) ? data.X.length : 'no'} rows for T=${data.T}`);
+  }
+  return data;
+}
+
+function prophetOptions(settings: ProphetSettings, optimizer: ProphetOptions['optimizer'], uncertaintySamples: number): ProphetOptions {
+  return {
+    optimizer,
+    growth: settings.growth,
+    nChangepoints: settings.nChangepoints,
+    changepointRange: settings.changepointRange,
+    changepointPriorScale: settings.changepointPriorScale,
+    yearlySeasonality: settings.yearlySeasonality,
+    weeklySeasonality: settings.weeklySeasonality,
+    dailySeasonality: settings.dailySeasonality,
+    seasonalityMode: settings.seasonalityMode,
+    seasonalityPriorScale: settings.seasonalityPriorScale,
+    scaling: settings.scaling,
+    // Intervals are only produced when intervalWidth is set explicitly.
+    intervalWidth: settings.intervalWidth,
+    uncertaintySamples,
+  };
+}
+
+const DAY_SECONDS = 86_400;
+
+function formatDate(ds: number, daily: boolean): string {
+  const iso = new Date(ds * 1000).toISOString();
+  return daily ? iso.slice(0, 10) : iso.replace('.000Z', 'Z');
+}
+
+function wrap(prophet: Prophet, daily: boolean): ForecastModel {
+  let freed = false;
+  return {
+    forecast(period: number): ForecastPoint[] {
+      if (freed) throw new Error('forecast on a freed model');
+      if (!Number.isInteger(period) || period < 1) throw new RangeError(`period must be a positive integer, got ${period}`);
+      const future = prophet.makeFutureDataframe(period, { includeHistory: false });
+      const prediction = prophet.predict(future);
+      const point = prediction.yhat.point;
+      const lower = prediction.yhat.intervals?.lower ?? point;
+      const upper = prediction.yhat.intervals?.upper ?? point;
+      return future.ds.map((ds, i) => ({
+        date: formatDate(ds, daily),
+        yhat: point[i] as number,
+        yhat_lower: lower[i] as number,
+        yhat_upper: upper[i] as number,
+      }));
+    },
+    free(): void {
+      if (!freed) prophet.free();
+      freed = true;
+    },
+  };
+}
+
+function isDaily(ds: readonly number[]): boolean {
+  return ds.every((d) => d % DAY_SECONDS === 0);
+}
+
+export interface FittedProphet extends ForecastModel {
+  /** What the optimizer returned and what replay needs to put it back. */
+  readonly fit: ModelFit;
+}
+
+/**
+ * Fits Prophet with the Stan optimizer (call `initProphetFitting` first). The optimizer is wrapped
+ * to record its input columns and output parameters for `replayModel`.
+ */
+export function fitProphet(history: History, settings: ProphetSettings, opts: { uncertaintySamples?: number } = {}): FittedProphet {
+  const stan = stanOptimizer;
+  if (!stan) throw new Error('fitProphet: call initProphetFitting() first');
+  let captured: { data: StanData; output: ProphetOptimizeOutput } | undefined;
+  const recording = {
+    optimize: (init: Parameters<StanOptimizer['optimize']>[0], dataJson: string, optimizeOpts: Parameters<StanOptimizer['optimize']>[2]) => {
+      const output = stan.optimize(init, dataJson, optimizeOpts) as unknown as ProphetOptimizeOutput;
+      captured = { data: parseStanData(dataJson), output };
+      return output;
+    },
+  };
+  const prophet = new Prophet(prophetOptions(settings, recording, opts.uncertaintySamples ?? settings.uncertaintySamples));
+  try {
+    prophet.fit({ ds: [...history.ds], y: [...history.y] });
+  } catch (error) {
+    prophet.free();
+    throw error;
+  }
+  if (!captured) {
+    prophet.free();
+    throw new Error('Prophet finished fitting without calling the optimizer');
+  }
+  const { data, output } = captured;
+  const columns = columnIdentities(data);
+  const fit: ModelFit = {
+    k: output.params.k,
+    m: output.params.m,
+    sigmaObs: output.params.sigmaObs,
+    delta: Array.from(output.params.delta),
+    beta: Array.from(output.params.beta),
+    columns,
+    dataHash: stanDataHash(data, columns),
+    historyHash: historyHash(history),
+  };
+  for (const [name, value] of Object.entries({ k: fit.k, m: fit.m, sigmaObs: fit.sigmaObs })) {
+    if (!Number.isFinite(value)) {
+      prophet.free();
+      throw new Error(`the optimizer returned a non-finite ${name} (${value})`);
+    }
+  }
+  if (![...fit.delta, ...fit.beta].every(Number.isFinite)) {
+    prophet.free();
+    throw new Error('the optimizer returned non-finite coefficients');
+  }
+  return Object.assign(wrap(prophet, isDaily(history.ds)), { fit });
+}
+
+const NO_LOGS = { debug: '', info: '', warn: '', error: '', fatal: '' };
+
+/**
+ * Rebuilds a trained model from its document without running the optimizer. Verifies that the
+ * design matrix Prophet builds from the stored history is the one the model was fitted on (data
+ * hash, column identities) and that every coefficient array has the length the model expects.
+ * Call `initProphet` first. Throws `ModelArtifactError` (E_MODEL_SHAPE, E_MODEL_HASH).
+ */
+export function replayModel(doc: ModelDocument, opts: { uncertaintySamples?: number } = {}): ForecastModel {
+  if (!prophetReady) throw new Error('replayModel: call initProphet() first');
+  const where = `model ${doc.customerId} (run ${doc.runId})`;
+  const { fit } = doc;
+  let failure: ModelArtifactError | undefined;
+  const replaying = {
+    optimize: (_init: unknown, dataJson: string): ProphetOptimizeOutput => {
+      try {
+        const data = parseStanData(dataJson);
+        if (fit.beta.length !== data.K || fit.columns.length !== data.K) {
+          throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: fit.beta has ${fit.beta.length} coefficients but the model has ${data.K} design-matrix columns`);
+        }
+        if (fit.delta.length !== data.S) {
+          throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: fit.delta has ${fit.delta.length} values but the model has ${data.S} changepoints`);
+        }
+        const columns = columnIdentities(data);
+        if (stanDataHash(data, columns) !== fit.dataHash) {
+          throw new ModelArtifactError('E_MODEL_HASH', `${where}: the data rebuilt from the stored history and options does not match fit.dataHash; refusing to replay the fit on different data`);
+        }
+        const stored = new Map<string, number[]>();
+        fit.columns.forEach((id, i) => {
+          const list = stored.get(id) ?? [];
+          list.push(fit.beta[i] as number);
+          stored.set(id, list);
+        });
+        const beta = new Float64Array(data.K);
+        columns.forEach((id, j) => {
+          const value = stored.get(id)?.shift();
+          if (value === undefined) {
+            throw new ModelArtifactError('E_MODEL_HASH', `${where}: design-matrix column ${j} matches no stored coefficient`);
+          }
+          beta[j] = value;
+        });
+        return {
+          logs: NO_LOGS,
+          params: { k: fit.k, m: fit.m, sigmaObs: fit.sigmaObs, delta: Float64Array.from(fit.delta), beta, trend: new Float64Array(0) },
+        };
+      } catch (error) {
+        failure = error instanceof ModelArtifactError ? error : new ModelArtifactError('E_MODEL_SHAPE', `${where}: ${(error as Error).message}`, { cause: error });
+        throw failure;
+      }
+    },
+  };
+  const prophet = new Prophet(prophetOptions(doc.prophet, replaying, opts.uncertaintySamples ?? doc.prophet.uncertaintySamples));
+  try {
+    prophet.fit({ ds: doc.history.ds, y: doc.history.y });
+  } catch (error) {
+    prophet.free();
+    if (failure) throw failure;
+    throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: Prophet rejected the stored model (${(error as Error).message ?? String(error)})`, { cause: error });
+  }
+  return wrap(prophet, isDaily(doc.history.ds));
+}
