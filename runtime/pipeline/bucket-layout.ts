@@ -1,0 +1,43 @@
+/** Where one run's objects live in the stack's bucket (DESIGN.md, "Bucket layout"). */
+export const MODELS_PREFIX = 'models/';
+
+export function runPrefix(runId: string): string {
+  return `runs/${runId}/`;
+}
+
+/** Processing output: `<customerId>.csv`, one object per customer; the training channel. */
+export function customerDataPrefix(runId: string): string {
+  return `${runPrefix(runId)}customer-data/`;
+}
+
+export function processingReportPrefix(runId: string): string {
+  return `${runPrefix(runId)}processing-report/`;
+}
+
+export function trainingOutputPrefix(runId: string): string {
+  return `${runPrefix(runId)}training-output/`;
+}
+
+export function reportKey(runId: string): string {
+  return `${runPrefix(runId)}report.json`;
+}
+
+/** The training job's checkpoint folder: each finished customer's model lands here as `<customerId>.tar.gz`. */
+export function runModelsPrefix(runId: string): string {
+  return `${MODELS_PREFIX}${runId}/`;
+}
+
+export function modelKey(runId: string, customerId: string): string {
+  return `${runModelsPrefix(runId)}${customerId}.tar.gz`;
+}
+
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** The customer id of a key `<prefix><customerId><extension>` directly under the prefix, or undefined. */
+export function customerIdOfKey(key: string, prefix: string, extension: string): string | undefined {
+  if (!key.startsWith(prefix) || !key.endsWith(extension)) return undefined;
+  const id = key.slice(prefix.length, key.length - extension.length);
+  return id.length > 0 && !id.includes('/') ? id : undefined;
+}

@@ -1,0 +1,89 @@
+import test from 'ava';
+import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
+import { PipelineConfigError, readPipelineConfig } from '../../../runtime/config/pipeline-config.js';
+
+const minimal = {
+  [PIPELINE_ENV.bucket]: 'forecast-local',
+  [PIPELINE_ENV.sagemakerRoleArn]: 'arn:aws:iam::000000000000:role/forecast-sagemaker',
+  [PIPELINE_ENV.processingImage]: 'forecast-processing:local',
+  [PIPELINE_ENV.trainingImage]: 'forecast-training:local',
+  [PIPELINE_ENV.endpointName]: 'forecast-local',
+};
+
+test('defaults fill everything optional', (t) => {
+  const config = readPipelineConfig(minimal);
+  t.is(config.bucket, 'forecast-local');
+  t.is(config.rawPrefix, 'raw/');
+  t.is(config.jobNamePrefix, 'forecast');
+  t.is(config.training.instanceCount, 2);
+  t.false(config.training.spot);
+  t.deepEqual(config.training.hyperparameters, {});
+  t.is(config.scheduleTimezone, 'UTC');
+  t.is(config.scheduledTime, undefined);
+  t.true(Object.isFrozen(config));
+});
+
+test('every variable is read and typed', (t) => {
+  const config = readPipelineConfig({
+    ...minimal,
+    [PIPELINE_ENV.rawPrefix]: '/drops/energy',
+    [PIPELINE_ENV.jobNamePrefix]: 'fc-dev',
+    [PIPELINE_ENV.trainingInstanceType]: 'ml.c5.2xlarge',
+    [PIPELINE_ENV.trainingInstanceCount]: '4',
+    [PIPELINE_ENV.trainingSpot]: 'true',
+    [PIPELINE_ENV.trainingMaxRuntimeSeconds]: '7200',
+    [PIPELINE_ENV.hyperparameters]: '{"holdout_days": 28, "seasonality_mode": "additive", "weekly": true}',
+    [PIPELINE_ENV.scheduleTimezone]: 'Europe/Paris',
+    [PIPELINE_ENV.scheduledTime]: '2026-11-26T01:00:00Z',
+  });
+  t.is(config.rawPrefix, 'drops/energy/');
+  t.is(config.jobNamePrefix, 'fc-dev');
+  t.is(config.training.instanceType, 'ml.c5.2xlarge');
+  t.is(config.training.instanceCount, 4);
+  t.true(config.training.spot);
+  t.is(config.training.maxRuntimeSeconds, 7200);
+  t.deepEqual(config.training.hyperparameters, { holdout_days: '28', seasonality_mode: 'additive', weekly: 'true' });
+  t.is(config.scheduleTimezone, 'Europe/Paris');
+  t.is(config.scheduledTime?.toUTC().toISO(), '2026-11-26T01:00:00.000Z');
+});
+
+test('all problems are reported at once, each naming its variable', (t) => {
+  const error = t.throws(
+    () =>
+      readPipelineConfig({
+        ...minimal,
+        [PIPELINE_ENV.bucket]: 'Not_A_Bucket',
+        [PIPELINE_ENV.sagemakerRoleArn]: undefined,
+        [PIPELINE_ENV.trainingInstanceCount]: 'two',
+        [PIPELINE_ENV.trainingSpot]: 'yes',
+        [PIPELINE_ENV.hyperparameters]: '{"a": {"nested": 1}}',
+        [PIPELINE_ENV.scheduleTimezone]: 'Mars/Olympus',
+        [PIPELINE_ENV.scheduledTime]: 'tomorrow',
+        [PIPELINE_ENV.jobNamePrefix]: 'a'.repeat(40),
+      }),
+    { instanceOf: PipelineConfigError },
+  );
+  t.is(error.problems.length, 8);
+  t.regex(error.message, /FORECAST_BUCKET is "Not_A_Bucket"; expected an S3 bucket name/);
+  t.regex(error.message, /FORECAST_SAGEMAKER_ROLE_ARN is not set/);
+  t.regex(error.message, /FORECAST_TRAINING_INSTANCE_COUNT is "two"; expected an integer from 1 to 100/);
+  t.regex(error.message, /FORECAST_TRAINING_SPOT is "yes"; expected true or false/);
+  t.regex(error.message, /FORECAST_HYPERPARAMETERS\.a is \{"nested":1\}/);
+  t.regex(error.message, /FORECAST_SCHEDULE_TIMEZONE is "Mars\/Olympus"/);
+  t.regex(error.message, /FORECAST_SCHEDULED_TIME is "tomorrow"/);
+  t.regex(error.message, /FORECAST_JOB_NAME_PREFIX .* at most 36 characters/);
+});
+
+test('hyperparameters beyond SageMaker limits are refused', (t) => {
+  const long = JSON.stringify({ k: 'x'.repeat(257) });
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: long }), { message: /FORECAST_HYPERPARAMETERS\.k has 257 characters/ });
+  const many = JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, '1'])));
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: many }), { message: /has 101 hyperparameters/ });
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: '[1]' }), { message: /expected a JSON object/ });
+});
+
+test('processing runs on one instance', (t) => {
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.processingInstanceCount]: '2' }), {
+    message: /FORECAST_PROCESSING_INSTANCE_COUNT is "2"; expected 1/,
+  });
+});

@@ -1,0 +1,34 @@
+import test from 'ava';
+import { DateTime } from 'luxon';
+import { JOB_NAME_PATTERN, deriveRunId, jobName } from '../../../runtime/pipeline/run-id.js';
+
+test('the run id is the scheduled time in the schedule time zone', (t) => {
+  const scheduled = DateTime.fromISO('2026-11-26T01:00:00Z', { setZone: true });
+  t.is(deriveRunId(scheduled, 'UTC'), '20261126-0100');
+  t.is(deriveRunId(scheduled, 'Europe/Paris'), '20261126-0200');
+  t.is(deriveRunId(scheduled, 'America/New_York'), '20261125-2000');
+});
+
+test('a rerun of the same night gets the same id; without a scheduled time it is now', (t) => {
+  const scheduled = DateTime.fromISO('2026-11-26T02:00:00+01:00', { setZone: true });
+  t.is(deriveRunId(scheduled, 'Europe/Paris'), deriveRunId(DateTime.fromISO('2026-11-26T01:00:00Z'), 'Europe/Paris'));
+  const now = () => DateTime.fromISO('2026-03-29T01:30:00Z');
+  t.is(deriveRunId(undefined, 'Europe/Paris', now), '20260329-0330');
+});
+
+test('job names derive from the run id and retries add -r<N>', (t) => {
+  t.is(jobName('forecast', '20261126-0200', 'process', 1), 'forecast-20261126-0200-process');
+  t.is(jobName('forecast', '20261126-0200', 'train', 2), 'forecast-20261126-0200-train-r2');
+  t.throws(() => jobName('forecast', '20261126-0200', 'train', 0), { message: /attempt is 0/ });
+});
+
+test('long names keep the prefix, hash the run id and stay within SageMaker limits', (t) => {
+  const prefix = 'p'.repeat(36);
+  const name = jobName(prefix, '20261126-0200-extra-long-custom-run-id', 'process', 12);
+  t.true(name.startsWith(`${prefix}-`));
+  t.regex(name, JOB_NAME_PATTERN);
+  t.true(name.length <= 63);
+  t.is(name, jobName(prefix, '20261126-0200-extra-long-custom-run-id', 'process', 12));
+  t.not(name, jobName(prefix, '20261127-0200-extra-long-custom-run-id', 'process', 12));
+  t.throws(() => jobName('bad_prefix', '20261126-0200', 'train', 1), { message: /does not match SageMaker/ });
+});
