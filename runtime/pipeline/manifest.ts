@@ -24,8 +24,8 @@ export function targetModelName(runId: string, customerId: string): string {
   return `${runId}/${customerId}.tar.gz`;
 }
 
-/** Holdout metrics of a model, by name (for example `mae`, `rmse`, `mape`). */
-export type ModelMetrics = Readonly<Record<string, number>>;
+/** Holdout metrics of a model, by name (for example `mae`, `rmse`, `wape`); null when the model has none. */
+export type ModelMetrics = Readonly<Record<string, number | null>>;
 
 export interface ManifestEntry {
   /** What to pass as `TargetModel` to `InvokeEndpoint`: `<runId>/<customerId>.tar.gz`. */
@@ -84,10 +84,10 @@ export function parseManifest(json: string | unknown, source = 'manifest'): Mani
 function parseEntry(value: unknown, where: string): ManifestEntry {
   const entry = expectObject(value, where);
   const metricsObject = expectObject(entry.metrics, `${where}.metrics`);
-  const metrics: Record<string, number> = {};
+  const metrics: Record<string, number | null> = {};
   for (const [name, metric] of Object.entries(metricsObject)) {
-    if (typeof metric !== 'number' || !Number.isFinite(metric)) {
-      throw new ManifestError(`${where}.metrics.${name} is ${JSON.stringify(metric)}; expected a finite number`);
+    if (metric !== null && (typeof metric !== 'number' || !Number.isFinite(metric))) {
+      throw new ManifestError(`${where}.metrics.${name} is ${JSON.stringify(metric)}; expected a finite number or null`);
     }
     metrics[name] = metric;
   }

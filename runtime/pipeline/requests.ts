@@ -46,7 +46,8 @@ export function buildProcessingJobRequest(config: PipelineConfig, runId: string,
   return {
     ProcessingJobName: jobName(config.jobNamePrefix, runId, 'process', attempt),
     RoleArn: config.sagemakerRoleArn,
-    AppSpecification: { ImageUri: config.processing.image },
+    // The image's entrypoint dispatches on its first argument (containers/cli.ts).
+    AppSpecification: { ImageUri: config.processing.image, ContainerArguments: ['process'] },
     ProcessingResources: {
       ClusterConfig: {
         InstanceCount: config.processing.instanceCount,

@@ -15,7 +15,7 @@ const previous: Manifest = {
   endpointName: 'forecast-local',
   models: {
     '1': { targetModel: '20261125-0200/1.tar.gz', runId: '20261125-0200', trainedAt: '2026-11-25T02:20:00.000Z', metrics: { mae: 1.5 } },
-    '2': { targetModel: '20261125-0200/2.tar.gz', runId: '20261125-0200', trainedAt: '2026-11-25T02:20:00.000Z', metrics: { mae: 2.5 } },
+    '2': { targetModel: '20261125-0200/2.tar.gz', runId: '20261125-0200', trainedAt: '2026-11-25T02:20:00.000Z', metrics: { mae: 2.5, intervalCoverage: null } },
   },
 };
 
@@ -35,7 +35,7 @@ test('parse errors name the offending field', (t) => {
   const broken = { ...previous, models: { '7': { ...previous.models['1'], targetModel: '' } } };
   t.throws(() => parseManifest(broken), { message: /\[models\.7\]\.targetModel is ""; expected a non-empty string/ });
   const badMetric = { ...previous, models: { '7': { ...previous.models['1'], metrics: { mae: 'x' } } } };
-  t.throws(() => parseManifest(badMetric), { message: /metrics\.mae is "x"; expected a finite number/ });
+  t.throws(() => parseManifest(badMetric), { message: /metrics\.mae is "x"; expected a finite number or null/ });
 });
 
 test('merging keeps the current entry of a customer whose new model is missing', (t) => {

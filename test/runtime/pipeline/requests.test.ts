@@ -20,7 +20,7 @@ test('processing reads the raw prefix and writes customer data and its report un
   t.is(request.ProcessingJobName, 'forecast-20261126-0200-process');
   t.regex(request.ProcessingJobName ?? '', JOB_NAME_PATTERN);
   t.is(request.RoleArn, 'arn:aws:iam::123456789012:role/forecast-sagemaker');
-  t.is(request.AppSpecification?.ImageUri, env[PIPELINE_ENV.processingImage]);
+  t.deepEqual(request.AppSpecification, { ImageUri: env[PIPELINE_ENV.processingImage], ContainerArguments: ['process'] });
   t.deepEqual(request.ProcessingResources?.ClusterConfig, { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 30 });
   t.deepEqual(request.ProcessingInputs, [
     {
