@@ -1,0 +1,15 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { handleHostRequest, serializeError, type HostReply, type HostRequest } from './model-host.js';
+import { ModelShard, type ReplayOptions } from './model-shard.js';
+
+const port = parentPort;
+if (!port) throw new Error('model-host-worker must run as a worker thread');
+
+const shard = await ModelShard.create(workerData as ReplayOptions);
+port.on('message', (request: HostRequest) => {
+  handleHostRequest(shard, request).then(
+    (value) => port.postMessage({ id: request.id, ok: true, value } satisfies HostReply),
+    (error: unknown) => port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies HostReply),
+  );
+});
+port.postMessage('ready');

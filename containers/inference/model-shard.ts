@@ -1,0 +1,78 @@
+import { readModelDirectory } from '../shared/model-artifact.js';
+import { initProphet, replayModel, type ForecastModel } from '../shared/prophet.js';
+import { InferenceError } from './errors.js';
+
+/** What the registry keeps about a model once it is loaded. */
+export interface LoadedModelInfo {
+  customerId: string;
+  runId: string;
+}
+
+export interface ReplayOptions {
+  /** Monte Carlo samples behind yhat_lower/yhat_upper: the main cost of a forecast. */
+  uncertaintySamples: number;
+}
+
+/**
+ * The replayed models of one thread. Each thread has its own WebAssembly instance of Prophet, so a
+ * model lives and is forecast in the thread that loaded it.
+ */
+export class ModelShard {
+  readonly #models = new Map<string, ForecastModel>();
+
+  private constructor(private readonly options: ReplayOptions) {}
+
+  static async create(options: ReplayOptions): Promise<ModelShard> {
+    await initProphet();
+    return new ModelShard(options);
+  }
+
+  get size(): number {
+    return this.#models.size;
+  }
+
+  async load(name: string, dir: string): Promise<LoadedModelInfo> {
+    let model: ForecastModel;
+    let info: LoadedModelInfo;
+    try {
+      const doc = await readModelDirectory(dir);
+      model = replayModel(doc, { uncertaintySamples: this.options.uncertaintySamples });
+      info = { customerId: doc.customerId, runId: doc.runId };
+    } catch (error) {
+      const reason = artifactReason(error);
+      throw new InferenceError(
+        'E_MODEL_ARTIFACT_INVALID',
+        `Model [${name}] cannot be loaded from ${dir}: ${(error as Error).message}`,
+        { cause: error, reason },
+      );
+    }
+    this.#models.get(name)?.free();
+    this.#models.set(name, model);
+    return info;
+  }
+
+  unload(name: string): boolean {
+    const model = this.#models.get(name);
+    if (!model) return false;
+    this.#models.delete(name);
+    model.free();
+    return true;
+  }
+
+  /** The forecast as a JSON array, serialised here so the HTTP thread only splices it in. */
+  forecastJson(name: string, period: number): string {
+    const model = this.#models.get(name);
+    if (!model) throw new InferenceError('E_MODEL_NOT_LOADED', `Model [${name}] is not loaded.`);
+    return JSON.stringify(model.forecast(period));
+  }
+
+  close(): void {
+    for (const model of this.#models.values()) model.free();
+    this.#models.clear();
+  }
+}
+
+function artifactReason(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

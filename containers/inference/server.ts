@@ -1,0 +1,126 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { InferenceError, isInferenceError, type ErrorBody } from './errors.js';
+import { MemoryBudget, containerMemoryLimit, headroomBytes } from './memory-budget.js';
+import { InProcessModelHost, WorkerModelHost, type ModelHost } from './model-host.js';
+import { MAX_BODY_BYTES, MAX_PERIOD_DAYS, parseInvokeBody, parseListQuery, parseLoadBody } from './payload.js';
+import { ModelRegistry } from './registry.js';
+import type { InferenceConfig } from './config.js';
+
+export type LogEvent = (event: string, fields: Record<string, unknown>) => void;
+
+export interface InferenceServer {
+  /** `http://host:port` as bound (the real port when the config asked for port 0). */
+  readonly url: string;
+  readonly registry: ModelRegistry;
+  /** Stops accepting connections, lets in-flight requests finish, then frees every model. */
+  close(): Promise<void>;
+}
+
+const TARGET_MODEL_HEADER = 'x-amzn-sagemaker-target-model';
+
+/** Starts the multi-model server: model hosts first, then the HTTP listener. */
+export async function startInferenceServer(config: InferenceConfig, log: LogEvent = () => {}): Promise<InferenceServer> {
+  const replay = { uncertaintySamples: config.uncertaintySamples };
+  const hosts: ModelHost[] =
+    config.workers === 0
+      ? [await InProcessModelHost.create(replay)]
+      : await Promise.all(Array.from({ length: config.workers }, () => WorkerModelHost.create(replay)));
+  const budgetBytes = config.modelMemoryBytes ?? (await defaultModelMemory());
+  const registry = new ModelRegistry(hosts, new MemoryBudget(budgetBytes));
+  const app = buildApp(registry, log);
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await Promise.all(hosts.map((host) => host.close()));
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log('listening', { url, workers: config.workers, uncertaintySamples: config.uncertaintySamples, modelMemoryBytes: budgetBytes });
+  return {
+    url,
+    registry,
+    async close() {
+      await app.close();
+      await Promise.all(hosts.map((host) => host.close()));
+    },
+  };
+}
+
+/** The container's memory less headroom, less what this process already holds before any model. */
+async function defaultModelMemory(): Promise<number> {
+  const limit = await containerMemoryLimit();
+  return Math.max(0, limit - headroomBytes(limit) - process.memoryUsage.rss());
+}
+
+function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, maxParamLength: 1024, return503OnClosing: true });
+
+  // Bodies arrive as text whatever their content type (the AWS SDK sends application/octet-stream
+  // when none is set); the route's own parser then names what is wrong with them.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const body = toErrorBody(error);
+    if (body.statusCode >= 500) log('error', { code: body.code, message: body.message });
+    void reply.code(body.statusCode).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new InferenceError('E_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}; see the multi-model contract's routes.`);
+    void reply.code(404).send(error.toBody());
+  });
+
+  app.get('/ping', async (_request, reply) => reply.code(200).send(''));
+
+  app.post('/models', async (request, reply) => {
+    const { modelName, url } = parseLoadBody(request.body as string | undefined);
+    const started = performance.now();
+    try {
+      const entry = await registry.load(modelName, url);
+      log('model-loaded', { modelName, customerId: entry.customerId, runId: entry.runId, ms: Math.round(performance.now() - started) });
+      return reply.code(200).send({ modelName, modelUrl: url, customerId: entry.customerId, runId: entry.runId });
+    } catch (error) {
+      if (isInferenceError(error)) log('model-load-failed', { modelName, url, code: error.code, reason: error.reason, message: error.message });
+      throw error;
+    }
+  });
+
+  app.get('/models', async (request) => registry.list(parseListQuery(request.query as Record<string, unknown>)));
+
+  app.get<{ Params: { name: string } }>('/models/:name', async (request) => {
+    const entry = registry.get(request.params.name);
+    return { modelName: entry.modelName, modelUrl: entry.modelUrl, customerId: entry.customerId, runId: entry.runId };
+  });
+
+  app.delete<{ Params: { name: string } }>('/models/:name', async (request) => {
+    await registry.unload(request.params.name);
+    log('model-unloaded', { modelName: request.params.name });
+    return { modelName: request.params.name, status: 'unloaded' };
+  });
+
+  app.post<{ Params: { name: string } }>('/models/:name/invoke', async (request, reply) => {
+    const { period } = parseInvokeBody(request.body as string | undefined, MAX_PERIOD_DAYS);
+    const entry = registry.get(request.params.name);
+    const forecast = await entry.host.forecastJson(entry.modelName, period);
+    const target = request.headers[TARGET_MODEL_HEADER];
+    const model = typeof target === 'string' && target !== '' ? target : entry.modelName;
+    return reply
+      .type('application/json')
+      .send(`{${entry.identityJson},"model":${JSON.stringify(model)},"period":${period},"forecast":${forecast}}`);
+  });
+
+  return app;
+}
+
+function toErrorBody(error: FastifyError): ErrorBody {
+  if (isInferenceError(error)) return error.toBody();
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new InferenceError('E_BODY_TOO_LARGE', `The request body is larger than the ${MAX_BODY_BYTES} bytes accepted.`).toBody();
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { statusCode: status, code: error.code ?? 'E_BAD_REQUEST', message: error.message };
+  return new InferenceError('E_INTERNAL', `Internal error: ${error.message}`).toBody();
+}
