@@ -6,17 +6,13 @@ export interface InferenceConfig {
   readonly port: number;
   /** Worker threads holding the models; 0 keeps them on the HTTP thread. */
   readonly workers: number;
-  readonly uncertaintySamples: number;
+  /** Overrides the samples each model was trained with (its `prophet.uncertaintySamples`). */
+  readonly uncertaintySamples: number | undefined;
   /** Memory the loaded models may take together; undefined derives it from the container's memory. */
   readonly modelMemoryBytes: number | undefined;
 }
 
 export const DEFAULT_PORT = 8080;
-/**
- * Samples behind yhat_lower/yhat_upper. Prophet's default of 1000 costs ≈ 3 ms per 7-day forecast;
- * 200 costs ≈ 0.6 ms and moves an 80% bound by about a tenth of its half-width (see the README).
- */
-export const DEFAULT_UNCERTAINTY_SAMPLES = 200;
 
 const OPTIONS = {
   host: { type: 'string' },
@@ -64,7 +60,7 @@ export function parseInferenceConfig(args: readonly string[], env: NodeJS.Proces
     host: setting('host', 'INFERENCE_HOST')?.[0] ?? '0.0.0.0',
     port: port ? integer(port[0], port[1], 0, 65535) : DEFAULT_PORT,
     workers: workers ? integer(workers[0], workers[1], 0, 64) : os.availableParallelism(),
-    uncertaintySamples: samples ? integer(samples[0], samples[1], 10, 10_000) : DEFAULT_UNCERTAINTY_SAMPLES,
+    uncertaintySamples: samples ? integer(samples[0], samples[1], 1, 10_000) : undefined,
     modelMemoryBytes,
   });
 }

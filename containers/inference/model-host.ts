@@ -74,10 +74,18 @@ export class InProcessModelHost implements ModelHost {
 
 type Distributive<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-/** The worker entry point beside this module, with this module's own extension (.ts from source, .js when compiled). */
-function workerEntry(): URL {
+/**
+ * Starts the worker entry point beside this module, with this module's own extension: `.js` when
+ * compiled; `.ts` when run from source, where the worker must register tsx itself (tsx's loader
+ * flags do not carry over to worker threads on Node 20).
+ */
+function startWorker(options: ReplayOptions): Worker {
   const extension = path.extname(fileURLToPath(import.meta.url));
-  return new URL(`./model-host-worker${extension}`, import.meta.url);
+  const entry = new URL(`./model-host-worker${extension}`, import.meta.url);
+  if (extension !== '.ts') return new Worker(entry, { workerData: options });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: options });
 }
 
 export class WorkerModelHost implements ModelHost {
@@ -103,7 +111,7 @@ export class WorkerModelHost implements ModelHost {
   }
 
   static async create(options: ReplayOptions): Promise<WorkerModelHost> {
-    const worker = new Worker(workerEntry(), { workerData: options });
+    const worker = startWorker(options);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       worker.once('error', onError);

@@ -9,8 +9,11 @@ export interface LoadedModelInfo {
 }
 
 export interface ReplayOptions {
-  /** Monte Carlo samples behind yhat_lower/yhat_upper: the main cost of a forecast. */
-  uncertaintySamples: number;
+  /**
+   * Monte Carlo samples behind yhat_lower/yhat_upper, the main cost of a forecast; undefined keeps
+   * each model's own setting.
+   */
+  uncertaintySamples: number | undefined;
 }
 
 /**
@@ -36,7 +39,7 @@ export class ModelShard {
     let info: LoadedModelInfo;
     try {
       const doc = await readModelDirectory(dir);
-      model = replayModel(doc, { uncertaintySamples: this.options.uncertaintySamples });
+      model = replayModel(doc, this.options.uncertaintySamples === undefined ? {} : { uncertaintySamples: this.options.uncertaintySamples });
       info = { customerId: doc.customerId, runId: doc.runId };
     } catch (error) {
       const reason = artifactReason(error);

@@ -38,7 +38,7 @@ export async function startInferenceServer(config: InferenceConfig, log: LogEven
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  log('listening', { url, workers: config.workers, uncertaintySamples: config.uncertaintySamples, modelMemoryBytes: budgetBytes });
+  log('listening', { url, workers: config.workers, uncertaintySamples: config.uncertaintySamples ?? 'per model', modelMemoryBytes: budgetBytes });
   return {
     url,
     registry,
@@ -56,7 +56,7 @@ async function defaultModelMemory(): Promise<number> {
 }
 
 function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, maxParamLength: 1024, return503OnClosing: true });
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 1024 }, return503OnClosing: true });
 
   // Bodies arrive as text whatever their content type (the AWS SDK sends application/octet-stream
   // when none is set); the route's own parser then names what is wrong with them.
@@ -102,8 +102,8 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
   });
 
   app.post<{ Params: { name: string } }>('/models/:name/invoke', async (request, reply) => {
-    const { period } = parseInvokeBody(request.body as string | undefined, MAX_PERIOD_DAYS);
     const entry = registry.get(request.params.name);
+    const { period } = parseInvokeBody(request.body as string | undefined, MAX_PERIOD_DAYS);
     const forecast = await entry.host.forecastJson(entry.modelName, period);
     const target = request.headers[TARGET_MODEL_HEADER];
     const model = typeof target === 'string' && target !== '' ? target : entry.modelName;

@@ -1,0 +1,81 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { datasetChunks } from '../../runtime/dataset/generator.js';
+import { extractModelArchive } from '../../containers/shared/model-artifact.js';
+import { initProphetFitting } from '../../containers/shared/prophet.js';
+import { parseHyperparameters } from '../../containers/training/hyperparameters.js';
+import { trainCustomer } from '../../containers/training/train-customer.js';
+
+export interface TrainedModels {
+  /** Folder holding everything; remove it when done. */
+  root: string;
+  /** customerId → folder holding the unpacked `model.json`, as SageMaker hands it to the server. */
+  dirs: Map<string, string>;
+  /** customerId → the training output `checkpoints/<customerId>.tar.gz`. */
+  archives: Map<string, string>;
+}
+
+/**
+ * Generates `customers` daily series (with weekly pattern and noise), trains one model each with
+ * the training container's per-customer training, and unpacks each archive to its own folder.
+ */
+export async function trainModels(customers: number, runId = 'run-test'): Promise<TrainedModels> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'inference-models-'));
+  const channel = path.join(root, 'input', 'data', 'train');
+  const checkpoints = path.join(root, 'checkpoints');
+  await mkdir(channel, { recursive: true });
+  await mkdir(checkpoints, { recursive: true });
+  const rows = new Map<string, string[]>();
+  for (const chunk of datasetChunks({ customers, days: 365, weekly: 0.1, noise: 0.03, seed: 7 })) {
+    for (const line of chunk.split('\n')) {
+      const [id, timestamp, consumption] = line.split(',');
+      if (!id || id === 'customer_id' || timestamp === undefined) continue;
+      const list = rows.get(id) ?? [];
+      list.push(`${timestamp},${consumption}`);
+      rows.set(id, list);
+    }
+  }
+  await initProphetFitting();
+  const settings = parseHyperparameters({ run_id: runId });
+  const dirs = new Map<string, string>();
+  const archives = new Map<string, string>();
+  for (const [customerId, lines] of rows) {
+    const file = path.join(channel, `${customerId}.csv`);
+    await writeFile(file, `timestamp,consumption\n${lines.join('\n')}\n`);
+    const checkpoint = path.join(checkpoints, `${customerId}.tar.gz`);
+    await trainCustomer({ customerId, file, checkpoint }, settings);
+    const dir = path.join(root, 'models', customerId, 'model');
+    await extractModelArchive(checkpoint, dir);
+    dirs.set(customerId, dir);
+    archives.set(customerId, checkpoint);
+  }
+  return { root, dirs, archives };
+}
+
+export async function removeModels(models: TrainedModels): Promise<void> {
+  await rm(models.root, { recursive: true, force: true });
+}
+
+export interface JsonResponse {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/** One HTTP request with a text body; the answer parsed as JSON when it is JSON. */
+export async function request(base: string, method: string, route: string, body?: string, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON (e.g. /ping's empty body): keep the text.
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
