@@ -38,6 +38,8 @@ export interface JobSnapshot {
   readonly secondaryStatus?: string | undefined;
   /** A status message, failure reason or progress note. */
   readonly message?: string | undefined;
+  /** What the job has done so far, when the caller can tell (for example models uploaded). */
+  readonly progress?: string | undefined;
   readonly terminal: boolean;
 }
 
@@ -84,12 +86,13 @@ export async function waitUntilTerminal<T extends JobSnapshot>(what: string, pol
 }
 
 function changed(a: JobSnapshot, b: JobSnapshot): boolean {
-  return a.status !== b.status || a.secondaryStatus !== b.secondaryStatus || a.message !== b.message;
+  return a.status !== b.status || a.secondaryStatus !== b.secondaryStatus || a.message !== b.message || a.progress !== b.progress;
 }
 
 export function describeSnapshot(snapshot: JobSnapshot | undefined): string {
   if (snapshot === undefined) return 'unknown';
   const secondary = snapshot.secondaryStatus ? `/${snapshot.secondaryStatus}` : '';
   const message = snapshot.message ? ` (${snapshot.message})` : '';
-  return `${snapshot.status}${secondary}${message}`;
+  const progress = snapshot.progress ? `, ${snapshot.progress}` : '';
+  return `${snapshot.status}${secondary}${message}${progress}`;
 }

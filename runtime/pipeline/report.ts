@@ -1,0 +1,101 @@
+import type { JobOutcome } from './jobs.js';
+import type { PublishOutcome } from './publish.js';
+import type { ManifestEntry } from './manifest.js';
+import type { ModelFailure } from './validation.js';
+
+/** What one run did, written to `runs/<runId>/report.json` whether it succeeded or not. */
+
+export type PipelineStep = 'processing' | 'training' | 'validation' | 'publishing';
+
+export interface StepReport {
+  readonly step: PipelineStep;
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly jobName?: string;
+  readonly attempt?: number;
+  readonly outcome?: JobOutcome | PublishOutcome;
+  readonly previousFailures?: readonly { jobName: string; status: string; reason: string }[];
+}
+
+export interface MetricSummary {
+  readonly count: number;
+  readonly mean: number;
+  readonly median: number;
+  readonly p90: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface RunReport {
+  readonly formatVersion: 1;
+  readonly runId: string;
+  readonly status: 'succeeded' | 'failed';
+  readonly error?: { readonly name: string; readonly message: string };
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly seconds: number;
+  readonly bucket: string;
+  readonly endpointName: string;
+  readonly steps: readonly StepReport[];
+  readonly counts?: {
+    readonly customers: number;
+    readonly modelsFound: number;
+    readonly modelsValid: number;
+    readonly modelsInvalid: number;
+    readonly sampled: number;
+    readonly sampleFailures: number;
+    readonly manifestEntries?: number;
+    readonly keptPrevious?: number;
+  };
+  /** Customers whose new model was missing or invalid (they keep their current model). */
+  readonly failures?: readonly ModelFailure[];
+  /** Holdout metrics over the run's valid models. */
+  readonly metrics?: MetricsReport;
+}
+
+export interface MetricsReport {
+  readonly byName: Readonly<Record<string, MetricSummary>>;
+  /** Share of models whose holdout MAE beats repeating the last season; null when none says. */
+  readonly beatsSeasonalNaive: number | null;
+}
+
+/** Summaries of every numeric metric the valid models carry. */
+export function summarizeMetrics(entries: readonly ManifestEntry[]): MetricsReport {
+  const byName = new Map<string, number[]>();
+  let beats = 0;
+  let compared = 0;
+  for (const entry of entries) {
+    for (const [name, value] of Object.entries(entry.metrics)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      let values = byName.get(name);
+      if (values === undefined) byName.set(name, (values = []));
+      values.push(value);
+    }
+    const { mae, seasonalNaiveMae } = entry.metrics;
+    if (typeof mae === 'number' && typeof seasonalNaiveMae === 'number') {
+      compared += 1;
+      if (mae < seasonalNaiveMae) beats += 1;
+    }
+  }
+  const summaries: Record<string, MetricSummary> = {};
+  for (const [name, values] of byName) summaries[name] = summarize(values);
+  return { byName: summaries, beatsSeasonalNaive: compared > 0 ? round(beats / compared) : null };
+}
+
+function summarize(values: number[]): MetricSummary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  const mean = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
+  return {
+    count: sorted.length,
+    mean: round(mean),
+    median: round(at(0.5)),
+    p90: round(at(0.9)),
+    min: round(sorted[0] as number),
+    max: round(sorted[sorted.length - 1] as number),
+  };
+}
+
+function round(value: number): number {
+  return Number(value.toPrecision(6));
+}

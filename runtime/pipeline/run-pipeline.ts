@@ -1,0 +1,261 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { DateTime } from 'luxon';
+import type { PipelineConfig } from '../config/pipeline-config.js';
+import { customerDataPrefix, customerIdOfKey, reportKey, runModelsPrefix } from './bucket-layout.js';
+import {
+  processingJobAdapter,
+  runJobStep,
+  trainingJobAdapter,
+  type JobOutcome,
+  type JobStatusSnapshot,
+  type JobStepResult,
+} from './jobs.js';
+import type { Manifest } from './manifest.js';
+import { publishManifest, type PublishOutcome } from './publish.js';
+import { summarizeMetrics, type PipelineStep, type RunReport, type StepReport } from './report.js';
+import { buildProcessingJobRequest, buildTrainingJobRequest, PROCESSING_MAX_RUNTIME_SECONDS } from './requests.js';
+import { deriveRunId } from './run-id.js';
+import { listKeys, writeJson } from './s3-objects.js';
+import { validateRun, type ValidationResult } from './validation.js';
+import { systemClock, type BackoffOptions, type Clock } from './waiter.js';
+
+/**
+ * One nightly run: processing → training → validation → publishing, then the report. The SDK
+ * clients take their endpoints from the standard `AWS_ENDPOINT_URL*` variables, so the same code
+ * runs against AWS and against local mode.
+ */
+
+export interface PipelineDeps {
+  readonly s3: S3Client;
+  readonly sagemaker: SageMakerClient;
+  readonly runtime: SageMakerRuntimeClient;
+}
+
+export type PipelineEvent =
+  | { readonly type: 'run-started'; readonly runId: string; readonly bucket: string; readonly endpointName: string }
+  | { readonly type: 'step-started'; readonly step: PipelineStep }
+  | { readonly type: 'job-outcome'; readonly step: PipelineStep; readonly jobName: string; readonly outcome: JobOutcome }
+  | { readonly type: 'job-status'; readonly step: PipelineStep; readonly snapshot: JobStatusSnapshot }
+  | { readonly type: 'validation-progress'; readonly checked: number; readonly total: number }
+  | { readonly type: 'step-finished'; readonly step: PipelineStep; readonly seconds: number; readonly summary: string }
+  | { readonly type: 'run-finished'; readonly runId: string; readonly status: 'succeeded' | 'failed'; readonly seconds: number; readonly reportUri: string };
+
+export interface RunPipelineOptions {
+  readonly config: PipelineConfig;
+  readonly deps?: Partial<PipelineDeps>;
+  readonly onEvent?: (event: PipelineEvent) => void;
+  /** Polling of job status; local mode polls faster than the default. */
+  readonly backoff?: BackoffOptions;
+  readonly clock?: Clock;
+  /** New models invoked through the endpoint before publishing (default 5). */
+  readonly validationSampleSize?: number;
+  /** The current time, used for the run id when no scheduled time is configured. */
+  readonly now?: () => DateTime;
+}
+
+export interface PipelineResult {
+  readonly runId: string;
+  readonly manifest: Manifest;
+  readonly publishOutcome: PublishOutcome;
+  readonly report: RunReport;
+}
+
+export class PipelineRunError extends Error {
+  override readonly name = 'PipelineRunError';
+  readonly code = 'E_PIPELINE_RUN';
+  constructor(
+    readonly runId: string,
+    readonly report: RunReport,
+    cause: unknown,
+  ) {
+    super(`Run ${runId} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+export const DEFAULT_VALIDATION_SAMPLE_SIZE = 5;
+/** Slack on top of a job's own stopping condition for SageMaker to stop it and upload its output. */
+const WAIT_SLACK_SECONDS = 1800;
+
+export async function runPipeline(options: RunPipelineOptions): Promise<PipelineResult> {
+  const { config } = options;
+  const deps: PipelineDeps = {
+    s3: options.deps?.s3 ?? new S3Client({}),
+    sagemaker: options.deps?.sagemaker ?? new SageMakerClient({}),
+    runtime: options.deps?.runtime ?? new SageMakerRuntimeClient({}),
+  };
+  const clock = options.clock ?? systemClock;
+  const emit = options.onEvent ?? (() => {});
+  const runId = deriveRunId(config.scheduledTime, config.scheduleTimezone, options.now);
+  const started = clock.now();
+  const steps: StepReport[] = [];
+  let validation: ValidationResult | undefined;
+  let published: { outcome: PublishOutcome; manifest: Manifest; keptPrevious: readonly string[] } | undefined;
+
+  const step = async <T>(name: PipelineStep, work: () => Promise<T>, describe: (result: T) => { summary: string; report?: Partial<StepReport> }) => {
+    emit({ type: 'step-started', step: name });
+    const stepStarted = clock.now();
+    const result = await work();
+    const seconds = (clock.now() - stepStarted) / 1000;
+    const { summary, report } = describe(result);
+    steps.push({ step: name, startedAt: new Date(stepStarted).toISOString(), seconds: round(seconds), ...report });
+    emit({ type: 'step-finished', step: name, seconds, summary });
+    return result;
+  };
+  const jobReport = (result: JobStepResult) => ({
+    summary: `${result.jobName} ${result.outcome}`,
+    report: {
+      jobName: result.jobName,
+      attempt: result.attempt,
+      outcome: result.outcome,
+      ...(result.previousFailures.length > 0 ? { previousFailures: result.previousFailures } : {}),
+    },
+  });
+  const jobEvents = (name: PipelineStep) => ({
+    onStatus: (snapshot: JobStatusSnapshot) => emit({ type: 'job-status', step: name, snapshot }),
+    onOutcome: (jobName: string, outcome: JobOutcome) => emit({ type: 'job-outcome', step: name, jobName, outcome }),
+  });
+  const waitOptions = { clock, ...(options.backoff ? { backoff: options.backoff } : {}) };
+
+  emit({ type: 'run-started', runId, bucket: config.bucket, endpointName: config.endpointName });
+  try {
+    await step(
+      'processing',
+      () =>
+        runJobStep(processingJobAdapter(deps.sagemaker, (attempt) => buildProcessingJobRequest(config, runId, attempt)), {
+          ...waitOptions,
+          ...jobEvents('processing'),
+          timeoutMs: (PROCESSING_MAX_RUNTIME_SECONDS + WAIT_SLACK_SECONDS) * 1000,
+        }),
+      jobReport,
+    );
+
+    const customerCount = await countKeys(deps, config.bucket, customerDataPrefix(runId), '.csv');
+    const trainingLimit = config.training.spot ? config.training.maxRuntimeSeconds * 2 : config.training.maxRuntimeSeconds;
+    await step(
+      'training',
+      () =>
+        runJobStep(
+          trainingJobAdapter(
+            deps.sagemaker,
+            (attempt) => buildTrainingJobRequest(config, runId, attempt),
+            async () => `${await countKeys(deps, config.bucket, runModelsPrefix(runId), '.tar.gz')}/${customerCount} models`,
+          ),
+          { ...waitOptions, ...jobEvents('training'), timeoutMs: (trainingLimit + WAIT_SLACK_SECONDS) * 1000 },
+        ),
+      jobReport,
+    );
+
+    validation = await step(
+      'validation',
+      () =>
+        validateRun({
+          s3: deps.s3,
+          runtime: deps.runtime,
+          bucket: config.bucket,
+          runId,
+          endpointName: config.endpointName,
+          sampleSize: options.validationSampleSize ?? DEFAULT_VALIDATION_SAMPLE_SIZE,
+          onProgress: (checked, total) => emit({ type: 'validation-progress', checked, total }),
+        }),
+      (result) => ({
+        summary:
+          `${Object.keys(result.valid).length}/${result.customers} models valid, ` +
+          `${result.sampled.filter((s) => s.ok).length}/${result.sampled.length} sampled models answered through ${config.endpointName}`,
+      }),
+    );
+    const fresh = validation.valid;
+    published = await step(
+      'publishing',
+      () => publishManifest({ s3: deps.s3, bucket: config.bucket, runId, endpointName: config.endpointName, fresh, now: () => new Date(clock.now()) }),
+      (result) => ({
+        summary: `${result.outcome}: ${Object.keys(result.manifest.models).length} customers in the manifest, ${result.keptPrevious.length} kept an older model`,
+        report: { outcome: result.outcome },
+      }),
+    );
+  } catch (error) {
+    const report = buildReport('failed', error);
+    await writeReport(report).catch(() => {});
+    throw new PipelineRunError(runId, report, error);
+  }
+  const report = buildReport('succeeded');
+  await writeReport(report);
+  return { runId, manifest: published.manifest, publishOutcome: published.outcome, report };
+
+  function buildReport(status: 'succeeded' | 'failed', error?: unknown): RunReport {
+    const finished = clock.now();
+    return {
+      formatVersion: 1,
+      runId,
+      status,
+      ...(error !== undefined ? { error: { name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) } } : {}),
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      seconds: round((finished - started) / 1000),
+      bucket: config.bucket,
+      endpointName: config.endpointName,
+      steps,
+      ...(validation
+        ? {
+            counts: {
+              customers: validation.customers,
+              modelsFound: validation.modelsFound,
+              modelsValid: Object.keys(validation.valid).length,
+              modelsInvalid: validation.failures.length,
+              sampled: validation.sampled.length,
+              sampleFailures: validation.sampled.filter((s) => !s.ok).length,
+              ...(published
+                ? { manifestEntries: Object.keys(published.manifest.models).length, keptPrevious: published.keptPrevious.length }
+                : {}),
+            },
+            failures: validation.failures,
+            metrics: summarizeMetrics(Object.values(validation.valid)),
+          }
+        : {}),
+    };
+  }
+
+  async function writeReport(report: RunReport): Promise<void> {
+    await writeJson(deps.s3, config.bucket, reportKey(runId), report);
+    emit({ type: 'run-finished', runId, status: report.status, seconds: report.seconds, reportUri: `s3://${config.bucket}/${reportKey(runId)}` });
+  }
+}
+
+async function countKeys(deps: PipelineDeps, bucket: string, prefix: string, extension: string): Promise<number> {
+  return (await listKeys(deps.s3, bucket, prefix)).filter((key) => customerIdOfKey(key, prefix, extension) !== undefined).length;
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
+
+/** One line per event, for logs and terminals. */
+export function formatPipelineEvent(event: PipelineEvent): string {
+  switch (event.type) {
+    case 'run-started':
+      return `run ${event.runId}: bucket ${event.bucket}, endpoint ${event.endpointName}`;
+    case 'step-started':
+      return `${event.step}: started`;
+    case 'job-outcome':
+      return `${event.step}: ${event.jobName} ${JOB_OUTCOME_TEXT[event.outcome]}`;
+    case 'job-status': {
+      const s = event.snapshot;
+      const parts = [s.status, s.secondaryStatus, s.progress, s.failureReason ?? s.message].filter((p) => p !== undefined && p !== '');
+      return `${event.step}: ${s.jobName} ${parts.join(' · ')}`;
+    }
+    case 'validation-progress':
+      return `validation: ${event.checked}/${event.total} models checked`;
+    case 'step-finished':
+      return `${event.step}: done in ${event.seconds.toFixed(1)} s (${event.summary})`;
+    case 'run-finished':
+      return `run ${event.runId} ${event.status} in ${event.seconds.toFixed(1)} s; report ${event.reportUri}`;
+  }
+}
+
+const JOB_OUTCOME_TEXT: Record<JobOutcome, string> = {
+  created: 'created',
+  retried: 'created to retry a failed attempt',
+  resumed: 'already running: waiting for it',
+  skipped: 'already completed: skipped',
+};

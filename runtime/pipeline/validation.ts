@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import pRetry from 'p-retry';
+import { readModelArchive } from '../../containers/shared/model-artifact.js';
+import { buildInvokeInput, parseForecastResponse } from '../client/forecast-wire.js';
+import { customerDataPrefix, customerIdOfKey, modelKey, runModelsPrefix } from './bucket-layout.js';
+import { compareCustomerIds, targetModelName, type ManifestEntry } from './manifest.js';
+import { downloadToFile, listKeys } from './s3-objects.js';
+
+/**
+ * Checks a run's models before anything is published: every customer the processing step wrote
+ * data for must have a readable model of this run with metrics, and a sample of the new models
+ * must answer through the endpoint. A customer that fails keeps its current model.
+ */
+
+export interface ModelFailure {
+  readonly customerId: string;
+  readonly reason: string;
+}
+
+export interface ValidationResult {
+  /** Customers in the processing output. */
+  readonly customers: number;
+  /** Models found under `models/<runId>/` for those customers. */
+  readonly modelsFound: number;
+  /** Valid new models, keyed by customer id: the fresh manifest entries. */
+  readonly valid: Readonly<Record<string, ManifestEntry>>;
+  readonly failures: readonly ModelFailure[];
+  /** Customers whose new model was invoked through the endpoint, and how it went. */
+  readonly sampled: readonly { customerId: string; ok: boolean; milliseconds: number }[];
+}
+
+export interface ValidationOptions {
+  readonly s3: S3Client;
+  readonly runtime: SageMakerRuntimeClient;
+  readonly bucket: string;
+  readonly runId: string;
+  readonly endpointName: string;
+  /** How many new models to invoke through the endpoint. */
+  readonly sampleSize: number;
+  /** Days ahead asked of each sampled model. */
+  readonly samplePeriod?: number;
+  /** Parallel model downloads. */
+  readonly concurrency?: number;
+  readonly onProgress?: (checked: number, total: number) => void;
+}
+
+export class EndpointValidationError extends Error {
+  override readonly name = 'EndpointValidationError';
+  readonly code = 'E_ENDPOINT_VALIDATION';
+}
+
+export class NoModelsError extends Error {
+  override readonly name = 'NoModelsError';
+  readonly code = 'E_NO_VALID_MODELS';
+}
+
+const DEFAULT_SAMPLE_PERIOD = 7;
+const DEFAULT_CONCURRENCY = 8;
+const PROGRESS_EVERY = 100;
+
+export async function validateRun(options: ValidationOptions): Promise<ValidationResult> {
+  const { s3, bucket, runId } = options;
+  const dataPrefix = customerDataPrefix(runId);
+  const modelsPrefix = runModelsPrefix(runId);
+  const customers = (await listKeys(s3, bucket, dataPrefix))
+    .map((key) => customerIdOfKey(key, dataPrefix, '.csv'))
+    .filter((id): id is string => id !== undefined)
+    .sort(compareCustomerIds);
+  if (customers.length === 0) {
+    throw new NoModelsError(`The processing step wrote no customer data under s3://${bucket}/${dataPrefix}: nothing to validate or publish`);
+  }
+  const modelIds = new Set(
+    (await listKeys(s3, bucket, modelsPrefix)).map((key) => customerIdOfKey(key, modelsPrefix, '.tar.gz')).filter((id) => id !== undefined),
+  );
+
+  const valid: Record<string, ManifestEntry> = {};
+  const failures: ModelFailure[] = [];
+  const workDir = await mkdtemp(path.join(os.tmpdir(), `forecast-validate-${runId}-`));
+  let checked = 0;
+  try {
+    await forEachWithConcurrency(customers, options.concurrency ?? DEFAULT_CONCURRENCY, async (customerId) => {
+      const outcome = modelIds.has(customerId)
+        ? await checkModel(options, customerId, path.join(workDir, `${customerId}.tar.gz`))
+        : { reason: `no model at s3://${bucket}/${modelKey(runId, customerId)}` };
+      if ('entry' in outcome) valid[customerId] = outcome.entry;
+      else failures.push({ customerId, reason: outcome.reason });
+      checked += 1;
+      if (checked % PROGRESS_EVERY === 0 || checked === customers.length) options.onProgress?.(checked, customers.length);
+    });
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  const sampled = await invokeSample(options, sampleOf(Object.keys(valid).sort(compareCustomerIds), options.sampleSize), valid, failures);
+  failures.sort((a, b) => compareCustomerIds(a.customerId, b.customerId));
+  return { customers: customers.length, modelsFound: customers.filter((id) => modelIds.has(id)).length, valid, failures, sampled };
+}
+
+async function checkModel(
+  options: ValidationOptions,
+  customerId: string,
+  file: string,
+): Promise<{ entry: ManifestEntry } | { reason: string }> {
+  const { s3, bucket, runId } = options;
+  try {
+    await downloadToFile(s3, bucket, modelKey(runId, customerId), file);
+    const model = await readModelArchive(file);
+    if (model.customerId !== customerId) return { reason: `the model is for customer ${model.customerId}` };
+    if (model.runId !== runId) return { reason: `the model was trained by run ${model.runId}, not ${runId}` };
+    const { metrics } = model;
+    for (const name of ['mae', 'rmse', 'wape'] as const) {
+      if (!Number.isFinite(metrics[name])) return { reason: `the model's holdout metric ${name} is ${String(metrics[name])}` };
+    }
+    return {
+      entry: {
+        targetModel: targetModelName(runId, customerId),
+        runId,
+        trainedAt: model.trainedAt,
+        metrics: { ...metrics },
+      },
+    };
+  } catch (error) {
+    return { reason: `unreadable model: ${(error as Error).message}` };
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/** Up to `size` ids spread evenly over the sorted list, so the sample covers every training instance's shard. */
+export function sampleOf(ids: readonly string[], size: number): string[] {
+  if (size <= 0 || ids.length === 0) return [];
+  if (size >= ids.length) return [...ids];
+  return Array.from({ length: size }, (_, i) => ids[Math.floor((i * ids.length) / size)] as string);
+}
+
+async function invokeSample(
+  options: ValidationOptions,
+  sample: readonly string[],
+  valid: Record<string, ManifestEntry>,
+  failures: ModelFailure[],
+): Promise<{ customerId: string; ok: boolean; milliseconds: number }[]> {
+  const period = options.samplePeriod ?? DEFAULT_SAMPLE_PERIOD;
+  const results: { customerId: string; ok: boolean; milliseconds: number }[] = [];
+  const reasons: string[] = [];
+  for (const customerId of sample) {
+    const entry = valid[customerId] as ManifestEntry;
+    const started = performance.now();
+    try {
+      const input = buildInvokeInput({ endpointName: options.endpointName, targetModel: entry.targetModel, period });
+      // An MME answers ModelNotReadyException while it loads a model: wait and retry, as the client does.
+      const output = await pRetry(() => options.runtime.send(new InvokeEndpointCommand(input)), {
+        retries: 5,
+        minTimeout: 200,
+        maxTimeout: 3000,
+        shouldRetry: ({ error }) => error.name === 'ModelNotReadyException',
+      });
+      const forecast = parseForecastResponse(output.Body ?? '');
+      if (forecast.customerId !== customerId) throw new Error(`the endpoint answered for customer ${forecast.customerId}`);
+      if (forecast.runId !== options.runId) throw new Error(`the endpoint answered with a model of run ${forecast.runId} (stale copy?)`);
+      results.push({ customerId, ok: true, milliseconds: performance.now() - started });
+    } catch (error) {
+      const reason = `invoking ${entry.targetModel} on endpoint ${options.endpointName} failed: ${(error as Error).name}: ${(error as Error).message}`;
+      reasons.push(reason);
+      delete valid[customerId];
+      failures.push({ customerId, reason });
+      results.push({ customerId, ok: false, milliseconds: performance.now() - started });
+    }
+  }
+  if (sample.length > 0 && results.every((r) => !r.ok)) {
+    throw new EndpointValidationError(
+      `None of the ${sample.length} sampled models answered through endpoint ${options.endpointName}; nothing was published. First error: ${reasons[0]}`,
+    );
+  }
+  return results;
+}
+
+async function forEachWithConcurrency<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+}
