@@ -157,10 +157,14 @@ function parseHyperparameters(text: string | undefined, problems: string[]): Rec
   }
   const result: Record<string, string> = {};
   const entries = Object.entries(value);
-  if (entries.length > MAX_HYPERPARAMETERS) {
-    problems.push(`${name} has ${entries.length} hyperparameters; SageMaker allows at most ${MAX_HYPERPARAMETERS}`);
+  if (entries.length > MAX_HYPERPARAMETERS - 1) {
+    problems.push(`${name} has ${entries.length} hyperparameters; SageMaker allows at most ${MAX_HYPERPARAMETERS}, one of them the pipeline's run_id`);
   }
   for (const [key, raw] of entries) {
+    if (key === 'run_id') {
+      problems.push(`${name}.run_id is set; the pipeline sets it to the run id itself`);
+      continue;
+    }
     // SageMaker takes strings only; numbers and booleans are written the way a person would type them.
     const asString = typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
     if (asString === undefined) {

@@ -34,8 +34,8 @@ export const PROCESSING_VOLUME_GB = 30;
 export const TRAINING_VOLUME_GB = 30;
 /** Spot capacity may take a while to arrive: wait up to twice the run time for it. */
 export const SPOT_WAIT_FACTOR = 2;
-/** The run id is passed to the containers so each model records the run that trained it. */
-export const RUN_ID_ENV = 'FORECAST_RUN_ID';
+/** The training container records this hyperparameter in every model: the pipeline sets it to the run id. */
+export const RUN_ID_HYPERPARAMETER = 'run_id';
 
 const MAX_HYPERPARAMETERS = 100;
 const MAX_HYPERPARAMETER_LENGTH = 256;
@@ -81,13 +81,13 @@ export function buildProcessingJobRequest(config: PipelineConfig, runId: string,
       ],
     },
     StoppingCondition: { MaxRuntimeInSeconds: PROCESSING_MAX_RUNTIME_SECONDS },
-    Environment: { [RUN_ID_ENV]: runId },
   };
 }
 
 export function buildTrainingJobRequest(config: PipelineConfig, runId: string, attempt = 1): CreateTrainingJobRequest {
   const { bucket, training } = config;
-  validateHyperparameters(training.hyperparameters);
+  const hyperparameters = { ...training.hyperparameters, [RUN_ID_HYPERPARAMETER]: runId };
+  validateHyperparameters(hyperparameters);
   const maxRuntime = training.maxRuntimeSeconds;
   if (!Number.isSafeInteger(maxRuntime) || maxRuntime < 1 || maxRuntime > MAX_STOPPING_SECONDS) {
     throw new RangeError(`Training [MaxRuntimeInSeconds] is ${maxRuntime}; SageMaker allows 1 to ${MAX_STOPPING_SECONDS}`);
@@ -100,7 +100,7 @@ export function buildTrainingJobRequest(config: PipelineConfig, runId: string, a
     TrainingJobName: jobName(config.jobNamePrefix, runId, 'train', attempt),
     RoleArn: config.sagemakerRoleArn,
     AlgorithmSpecification: { TrainingImage: training.image, TrainingInputMode: 'File' },
-    HyperParameters: { ...training.hyperparameters },
+    HyperParameters: hyperparameters,
     InputDataConfig: [
       {
         ChannelName: TRAINING_CHANNEL,
@@ -127,7 +127,6 @@ export function buildTrainingJobRequest(config: PipelineConfig, runId: string, a
     EnableManagedSpotTraining: training.spot,
     // Every finished model is a checkpoint: a retried or interrupted job restores them and skips those customers.
     CheckpointConfig: { S3Uri: s3Uri(bucket, runModelsPrefix(runId)), LocalPath: CHECKPOINT_LOCAL_PATH },
-    Environment: { [RUN_ID_ENV]: runId },
   };
 }
 

@@ -77,8 +77,9 @@ test('all problems are reported at once, each naming its variable', (t) => {
 test('hyperparameters beyond SageMaker limits are refused', (t) => {
   const long = JSON.stringify({ k: 'x'.repeat(257) });
   t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: long }), { message: /FORECAST_HYPERPARAMETERS\.k has 257 characters/ });
-  const many = JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, '1'])));
-  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: many }), { message: /has 101 hyperparameters/ });
+  const many = JSON.stringify(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, '1'])));
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: many }), { message: /has 100 hyperparameters; SageMaker allows at most 100, one of them the pipeline's run_id/ });
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: '{"run_id":"x"}' }), { message: /run_id is set; the pipeline sets it/ });
   t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: '[1]' }), { message: /expected a JSON object/ });
 });
 

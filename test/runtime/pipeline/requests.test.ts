@@ -60,10 +60,9 @@ test('training shards the customer data over N instances and checkpoints models 
   t.is(request.ResourceConfig?.InstanceCount, 3);
   t.deepEqual(request.CheckpointConfig, { S3Uri: 's3://forecast-dev/models/20261126-0200/', LocalPath: '/opt/ml/checkpoints' });
   t.is(request.OutputDataConfig?.S3OutputPath, 's3://forecast-dev/runs/20261126-0200/training-output/');
-  t.deepEqual(request.HyperParameters, { holdout_days: '28' });
+  t.deepEqual(request.HyperParameters, { holdout_days: '28', run_id: runId });
   t.false(request.EnableManagedSpotTraining);
   t.deepEqual(request.StoppingCondition, { MaxRuntimeInSeconds: 14400 });
-  t.is(request.Environment?.FORECAST_RUN_ID, runId);
 });
 
 test('managed spot waits at least as long as it may run', (t) => {
