@@ -134,23 +134,33 @@ function formatDate(ds: number, daily: boolean): string {
   return daily ? iso.slice(0, 10) : iso.replace('.000Z', 'Z');
 }
 
-function wrap(prophet: Prophet, daily: boolean): ForecastModel {
+function points(prophet: Prophet, ds: readonly number[], daily: boolean): ForecastPoint[] {
+  const prediction = prophet.predict({ ds: [...ds] });
+  const point = prediction.yhat.point;
+  const lower = prediction.yhat.intervals?.lower ?? point;
+  const upper = prediction.yhat.intervals?.upper ?? point;
+  return ds.map((d, i) => ({
+    date: formatDate(d, daily),
+    yhat: point[i] as number,
+    yhat_lower: lower[i] as number,
+    yhat_upper: upper[i] as number,
+  }));
+}
+
+function wrap(prophet: Prophet, daily: boolean): ForecastModel & { predictAt(ds: readonly number[]): ForecastPoint[] } {
   let freed = false;
+  const live = () => {
+    if (freed) throw new Error('the model was freed');
+  };
   return {
     forecast(period: number): ForecastPoint[] {
-      if (freed) throw new Error('forecast on a freed model');
+      live();
       if (!Number.isInteger(period) || period < 1) throw new RangeError(`period must be a positive integer, got ${period}`);
-      const future = prophet.makeFutureDataframe(period, { includeHistory: false });
-      const prediction = prophet.predict(future);
-      const point = prediction.yhat.point;
-      const lower = prediction.yhat.intervals?.lower ?? point;
-      const upper = prediction.yhat.intervals?.upper ?? point;
-      return future.ds.map((ds, i) => ({
-        date: formatDate(ds, daily),
-        yhat: point[i] as number,
-        yhat_lower: lower[i] as number,
-        yhat_upper: upper[i] as number,
-      }));
+      return points(prophet, prophet.makeFutureDataframe(period, { includeHistory: false }).ds, daily);
+    },
+    predictAt(ds: readonly number[]): ForecastPoint[] {
+      live();
+      return points(prophet, ds, daily);
     },
     free(): void {
       if (!freed) prophet.free();
@@ -164,6 +174,8 @@ function isDaily(ds: readonly number[]): boolean {
 }
 
 export interface FittedProphet extends ForecastModel {
+  /** Predicts at the given times (unix seconds), e.g. a holdout that may have gaps. */
+  predictAt(ds: readonly number[]): ForecastPoint[];
   /** What the optimizer returned and what replay needs to put it back. */
   readonly fit: ModelFit;
 }

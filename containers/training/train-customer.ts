@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelArchive } from '../shared/model-artifact.js';
+import type { ModelDocument, ModelMetrics } from '../shared/model-artifact.js';
+import { fitProphet } from '../shared/prophet.js';
+import { CustomerFileError, parseCustomerCsv } from './customer-series.js';
+import { holdoutErrors, intervalCoverage, seasonalNaive } from './evaluation.js';
+import type { TrainingSettings } from './hyperparameters.js';
+
+export interface CustomerTask {
+  customerId: string;
+  /** The customer's CSV in the training channel. */
+  file: string;
+  /** Where the finished model goes: `checkpoints/<customerId>.tar.gz`. */
+  checkpoint: string;
+}
+
+/**
+ * Trains one customer: read the file, fit on all but the last `holdoutDays`, measure the holdout
+ * error against a seasonal-naive forecast, refit on everything and write the archive atomically.
+ * Prophet must be initialised for fitting in this thread (`initProphetFitting`).
+ */
+export async function trainCustomer(task: CustomerTask, settings: TrainingSettings): Promise<ModelDocument> {
+  const bytes = await readFile(task.file);
+  const name = path.basename(task.file);
+  const series = parseCustomerCsv(bytes.toString('utf8'), name);
+  const { holdoutDays, minHistoryDays } = settings;
+  if (series.ds.length < holdoutDays + minHistoryDays) {
+    throw new CustomerFileError(
+      `${name}: ${series.ds.length} days of data; at least ${holdoutDays + minHistoryDays} are needed (min_history_days ${minHistoryDays} + holdout_days ${holdoutDays})`,
+    );
+  }
+  const cut = series.ds.length - holdoutDays;
+  const train = { ds: series.ds.slice(0, cut), y: series.y.slice(0, cut) };
+  const holdout = { ds: series.ds.slice(cut), y: series.y.slice(cut) };
+
+  const evaluated = fitProphet(train, settings.prophet);
+  let metrics: ModelMetrics;
+  try {
+    const predicted = evaluated.predictAt(holdout.ds);
+    const errors = holdoutErrors(holdout.y, predicted.map((p) => p.yhat));
+    const naive = holdoutErrors(holdout.y, seasonalNaive(train, holdout.ds, settings.seasonalNaivePeriod));
+    metrics = {
+      holdoutDays,
+      trainPoints: train.ds.length,
+      mae: errors.mae,
+      rmse: errors.rmse,
+      wape: errors.wape,
+      seasonalNaiveMae: naive.mae,
+      seasonalNaivePeriod: settings.seasonalNaivePeriod,
+      intervalCoverage:
+        settings.prophet.uncertaintySamples > 0
+          ? intervalCoverage(holdout.y, predicted.map((p) => p.yhat_lower), predicted.map((p) => p.yhat_upper))
+          : null,
+    };
+  } finally {
+    evaluated.free();
+  }
+  if (!Number.isFinite(metrics.wape)) {
+    throw new CustomerFileError(`${name}: every holdout day has zero consumption; the model cannot be evaluated`);
+  }
+
+  const full = fitProphet(series, settings.prophet);
+  const fit = full.fit;
+  full.free();
+  const doc: ModelDocument = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    customerId: task.customerId,
+    runId: settings.runId,
+    trainedAt: new Date().toISOString(),
+    prophet: settings.prophet,
+    history: { ds: series.ds, y: series.y },
+    fit,
+    metrics,
+    source: { file: name, sha256: createHash('sha256').update(bytes).digest('hex'), rows: series.rows },
+  };
+  await writeModelArchive(task.checkpoint, doc);
+  return doc;
+}
