@@ -1,0 +1,171 @@
+/**
+ * Inference benchmark: the real server in a child process, driven over loopback from this process.
+ *
+ *   npx tsx test/bench/inference.bench.ts [--models 1000] [--customers 50] [--seconds 5]
+ *     [--concurrency 16] [--configs 2:model,0:model,2:1000]
+ *
+ * Each config is `<workers>:<uncertainty samples or "model">`. For each: start the server, load
+ * `--models` models one at a time (load latency), read the server's RSS, then measure /ping
+ * (the baseline: same server, same concurrency) and invoke {"period": 7} over every model in turn.
+ * Models come from the training container's per-customer training; `--customers` distinct models
+ * are each loaded under several names (every name is replayed separately, as SageMaker would).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { removeModels, trainModels } from '../containers/inference-fixtures.js';
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: '1000' },
+    customers: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '16' },
+    configs: { type: 'string', default: '2:model,1:model,0:model,2:1000' },
+  },
+});
+const MODELS = Number(values.models);
+const CUSTOMERS = Number(values.customers);
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const CLI = fileURLToPath(new URL('../../containers/cli.ts', import.meta.url));
+
+interface Server {
+  child: ChildProcess;
+  host: string;
+  port: number;
+}
+
+async function startServer(workers: string, samples: string): Promise<Server> {
+  const args = ['--import', 'tsx', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--workers', workers];
+  if (samples !== 'model') args.push('--uncertainty-samples', samples);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const event = JSON.parse(line) as { event: string; url?: string };
+    if (event.event === 'listening') {
+      const url = new URL(event.url!);
+      lines.on('line', () => {});
+      return { child, host: url.hostname, port: Number(url.port) };
+    }
+  }
+  throw new Error('the server exited before listening');
+}
+
+async function stopServer(server: Server): Promise<void> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function send(server: Server, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: server.host, port: server.port, method, path, agent, headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+interface Run {
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** `CONCURRENCY` closed-loop clients for `SECONDS`; each request is made by `next(i)`. */
+async function closedLoop(server: Server, next: (i: number) => { method: string; path: string; body?: string }): Promise<Run> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let counter = 0;
+  const started = performance.now();
+  const end = started + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        const { method, path, body } = next(counter++);
+        const t0 = performance.now();
+        const response = await send(server, method, path, body);
+        latencies.push(performance.now() - t0);
+        if (response.status !== 200) errors++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+console.log(`training ${CUSTOMERS} customers for ${MODELS} model names...`);
+const trained = await trainModels(CUSTOMERS, 'run-bench');
+const dirs = [...trained.dirs.values()];
+const names = Array.from({ length: MODELS }, (_, i) => `model-${i}`);
+const rows: string[] = [];
+try {
+  for (const config of values.configs.split(',')) {
+    const [workers = '2', samples = 'model'] = config.split(':');
+    const server = await startServer(workers, samples);
+    try {
+      const pid = server.child.pid!;
+      const rssStart = await rssMiB(pid);
+      const loadLatencies: number[] = [];
+      for (const [i, name] of names.entries()) {
+        const t0 = performance.now();
+        const response = await send(server, 'POST', '/models', JSON.stringify({ model_name: name, url: dirs[i % dirs.length] }));
+        loadLatencies.push(performance.now() - t0);
+        if (response.status !== 200) throw new Error(`load ${name}: ${response.status} ${response.text}`);
+        if ((i + 1) % 250 === 0) process.stdout.write(`  [${config}] loaded ${i + 1}/${MODELS}\n`);
+      }
+      loadLatencies.sort((a, b) => a - b);
+      const rssLoaded = await rssMiB(pid);
+      const ping = await closedLoop(server, () => ({ method: 'GET', path: '/ping' }));
+      const cpu0 = await cpuSeconds(pid);
+      const invoke = await closedLoop(server, (i) => ({ method: 'POST', path: `/models/${names[i % names.length]}/invoke`, body: '{"period": 7}' }));
+      const cpu1 = await cpuSeconds(pid);
+      const rssEnd = await rssMiB(pid);
+      rows.push(
+        `| ${workers} | ${samples} | ${fmt(rssStart, 0)} | ${fmt(rssLoaded, 0)} | ${fmt(rssEnd, 0)} | ${fmt(percentile(loadLatencies, 50), 2)} / ${fmt(percentile(loadLatencies, 99), 2)} | ` +
+          `${fmt(ping.perSecond, 0)} (p99 ${fmt(ping.p99)}) | ${fmt(invoke.perSecond, 0)} | ${fmt(invoke.p50)} / ${fmt(invoke.p99)} | ` +
+          `${fmt(invoke.perSecond / ping.perSecond, 2)} | ${fmt(((cpu1 - cpu0) * 1000) / invoke.requests, 2)} | ${ping.errors + invoke.errors} |`,
+      );
+      console.log(rows.at(-1));
+    } finally {
+      await stopServer(server);
+    }
+  }
+} finally {
+  await removeModels(trained);
+  agent.destroy();
+}
+
+console.log(`\n${MODELS} models (${CUSTOMERS} distinct), concurrency ${CONCURRENCY}, ${SECONDS} s per phase, loads one at a time`);
+console.log('| workers | samples | RSS start MiB | RSS 1000 loaded | RSS after invokes | load p50 / p99 ms | /ping req/s | invoke req/s | invoke p50 / p99 ms | invoke/ping | server CPU ms per invoke | errors |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const row of rows) console.log(row);
