@@ -1,0 +1,202 @@
+import * as aws from '@pulumi/aws';
+import type { ReportViolation, ResourceValidation, ResourceValidationPolicy } from '@pulumi/policy';
+import { validateResourceOfType } from '@pulumi/policy';
+import type { IamStatement } from './support/iam-document.js';
+import { parsePolicyDocument, statementLabel } from './support/iam-document.js';
+import { matchesAnyWildcard, matchesWildcard } from './support/wildcard.js';
+
+/** A permission policy a resource declares, with where it sits for messages. */
+interface DeclaredDocument {
+  readonly where: string;
+  readonly document: unknown;
+}
+
+type DocumentCheck<C> = (statements: IamStatement[], where: string, config: C, reportViolation: ReportViolation) => void;
+
+/**
+ * One validation per resource class that carries permission documents: RolePolicy and Policy
+ * (`policy`) and a Role's deprecated `inlinePolicies`.
+ */
+function validatePermissionDocuments<C extends object>(check: DocumentCheck<C>): ResourceValidation[] {
+  const run = (documents: DeclaredDocument[], config: C, reportViolation: ReportViolation): void => {
+    for (const { where, document } of documents) {
+      check(parsePolicyDocument(document), where, config, reportViolation);
+    }
+  };
+  return [
+    validateResourceOfType(aws.iam.RolePolicy, (p, args, report) =>
+      run([{ where: 'policy', document: p.policy }], args.getConfig<C>(), report),
+    ),
+    validateResourceOfType(aws.iam.Policy, (p, args, report) =>
+      run([{ where: 'policy', document: p.policy }], args.getConfig<C>(), report),
+    ),
+    validateResourceOfType(aws.iam.Role, (role, args, report) =>
+      run(
+        (role.inlinePolicies ?? []).map((inline, i) => ({
+          where: `inlinePolicies[${i}]${inline.name ? ` "${inline.name}"` : ''}`,
+          document: inline.policy,
+        })),
+        args.getConfig<C>(),
+        report,
+      ),
+    ),
+  ];
+}
+
+function allows(statements: IamStatement[]): Array<[IamStatement, number]> {
+  return statements.map((s, i): [IamStatement, number] => [s, i]).filter(([s]) => s.effect === 'Allow');
+}
+
+export interface IamWildcardActionConfig {
+  readOnlyActionPrefixes: string[];
+}
+
+/** Whether a wildcard action can only ever match read-only API calls (`s3:Get*`, `ecr:Describe*`). */
+function isReadOnlyWildcard(action: string, readOnlyPrefixes: readonly string[]): boolean {
+  const [service, verb] = action.split(':');
+  if (!service || verb === undefined || service.includes('*') || service.includes('?')) return false;
+  return readOnlyPrefixes.some((prefix) => {
+    const head = verb.slice(0, verb.search(/[*?]/));
+    return head.toLowerCase().startsWith(prefix.toLowerCase());
+  });
+}
+
+export const iamNoWildcardWriteActions: ResourceValidationPolicy = {
+  name: 'iam-no-wildcard-write-actions',
+  description: 'IAM permission policies name every write action they allow: no "*", no "service:*", no wildcard that can match a create, update or delete call, and no NotAction in an Allow.',
+  remediationSteps: 'Replace the wildcard with the exact actions the role calls (e.g. "sagemaker:CreateTrainingJob", "s3:PutObject"). Wildcards are tolerated only on read-only prefixes such as "Get*", "List*" or "Describe*".',
+  enforcementLevel: 'mandatory',
+  severity: 'critical',
+  configSchema: {
+    properties: {
+      readOnlyActionPrefixes: {
+        type: 'array',
+        items: { type: 'string' },
+        default: ['Get', 'List', 'Describe', 'BatchGet', 'Head'],
+        description: 'Verb prefixes a wildcard action may start with, because every action they match only reads.',
+      },
+    },
+  },
+  validateResource: validatePermissionDocuments<IamWildcardActionConfig>((statements, where, config, report) => {
+    for (const [statement, i] of allows(statements)) {
+      if (statement.notActions.length > 0) {
+        report(`${where} ${statementLabel(statement, i)}: expected Action, found NotAction [${statement.notActions.join(', ')}] in an Allow, which grants every other action.`);
+      }
+      for (const action of statement.actions) {
+        if (!/[*?]/.test(action)) continue;
+        if (!isReadOnlyWildcard(action, config.readOnlyActionPrefixes)) {
+          report(`${where} ${statementLabel(statement, i)}: expected explicit write actions, found wildcard action "${action}".`);
+        }
+      }
+    }
+  }),
+};
+
+export interface IamDataActionConfig {
+  dataActions: string[];
+}
+
+export const iamNoStarResourceForDataActions: ResourceValidationPolicy = {
+  name: 'iam-no-star-resource-for-data-actions',
+  description: 'IAM permission policies never allow a data action (reading or writing objects, keys, messages or items) on Resource "*" or with NotResource.',
+  remediationSteps: 'Scope the statement to the ARNs it needs, e.g. arn:aws:s3:::<bucket>/models/* for s3:GetObject, or the queue ARN for sqs:SendMessage.',
+  enforcementLevel: 'mandatory',
+  severity: 'critical',
+  configSchema: {
+    properties: {
+      dataActions: {
+        type: 'array',
+        items: { type: 'string' },
+        default: [
+          's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion',
+          's3:ListBucket', 's3:ListBucketVersions', 's3:AbortMultipartUpload', 's3:RestoreObject',
+          'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo',
+          'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan',
+          'secretsmanager:GetSecretValue', 'ssm:GetParameter', 'ssm:GetParameters',
+          'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sns:Publish',
+          'logs:PutLogEvents', 'logs:GetLogEvents', 'sagemaker:InvokeEndpoint',
+        ],
+        description: 'Concrete data actions; a statement whose actions match any of them must name its resources.',
+      },
+    },
+  },
+  validateResource: validatePermissionDocuments<IamDataActionConfig>((statements, where, config, report) => {
+    for (const [statement, i] of allows(statements)) {
+      const everywhere = statement.resources.includes('*') || statement.notResources.length > 0;
+      if (!everywhere) continue;
+      const data = config.dataActions.filter((d) => statement.actions.some((a) => matchesWildcard(a, d)));
+      if (data.length > 0) {
+        report(`${where} ${statementLabel(statement, i)}: expected named resources for data actions [${data.join(', ')}], found ${statement.notResources.length > 0 ? 'NotResource' : 'Resource "*"'}.`);
+      }
+    }
+  }),
+};
+
+export const iamPassRoleRequiresPassedToService: ResourceValidationPolicy = {
+  name: 'iam-passrole-requires-passed-to-service',
+  description: 'iam:PassRole is allowed only on named roles and only with an iam:PassedToService condition, so a principal cannot hand a role to a service it was not meant for.',
+  remediationSteps: 'Give the statement Resource: [<role ARNs>] and Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } } (or the service that receives the role).',
+  enforcementLevel: 'mandatory',
+  severity: 'critical',
+  validateResource: validatePermissionDocuments<object>((statements, where, _config, report) => {
+    for (const [statement, i] of allows(statements)) {
+      if (!statement.actions.some((a) => matchesWildcard(a, 'iam:PassRole'))) continue;
+      const conditioned = [...statement.conditions.values()].some((keys) =>
+        [...keys.keys()].some((key) => key.toLowerCase() === 'iam:passedtoservice'),
+      );
+      if (!conditioned) {
+        report(`${where} ${statementLabel(statement, i)}: expected an iam:PassedToService condition on iam:PassRole, found ${statement.conditions.size === 0 ? 'no condition' : `only [${[...statement.conditions.keys()].join(', ')}]`}.`);
+      }
+      if (statement.resources.includes('*') || statement.notResources.length > 0) {
+        report(`${where} ${statementLabel(statement, i)}: expected iam:PassRole on named role ARNs, found ${statement.notResources.length > 0 ? 'NotResource' : 'Resource "*"'}.`);
+      }
+    }
+  }),
+};
+
+export interface IamTrustConfig {
+  allowedServicePrincipals: string[];
+}
+
+export const iamRoleTrustedServicePrincipals: ResourceValidationPolicy = {
+  name: 'iam-role-trusted-service-principals',
+  description: 'IAM roles can be assumed only by the AWS services this system runs on (SageMaker, ECS tasks, EventBridge Scheduler by default), never by accounts, users or "*".',
+  remediationSteps: 'Set the role\'s assumeRolePolicy principal to { Service: "<service>.amazonaws.com" } for one allowed service, or add the service to allowedServicePrincipals in the policy pack config.',
+  enforcementLevel: 'mandatory',
+  severity: 'critical',
+  configSchema: {
+    properties: {
+      allowedServicePrincipals: {
+        type: 'array',
+        items: { type: 'string' },
+        default: ['sagemaker.amazonaws.com', 'ecs-tasks.amazonaws.com', 'scheduler.amazonaws.com'],
+        description: 'Service principals a role may trust.',
+      },
+    },
+  },
+  validateResource: validateResourceOfType(aws.iam.Role, (role, args, reportViolation) => {
+    const { allowedServicePrincipals } = args.getConfig<IamTrustConfig>();
+    for (const [statement, i] of allows(parsePolicyDocument(role.assumeRolePolicy))) {
+      if (statement.principals.size === 0) {
+        reportViolation(`assumeRolePolicy ${statementLabel(statement, i)}: expected a Service principal, found no Principal.`);
+      }
+      for (const [type, values] of statement.principals) {
+        if (type !== 'Service') {
+          reportViolation(`assumeRolePolicy ${statementLabel(statement, i)}: expected only Service principals, found ${type === '*' ? '' : `${type} `}[${values.join(', ')}].`);
+          continue;
+        }
+        const unexpected = values.filter((v) => !matchesAnyWildcard(allowedServicePrincipals, v, false));
+        if (unexpected.length > 0) {
+          reportViolation(`assumeRolePolicy ${statementLabel(statement, i)}: expected service principals in [${allowedServicePrincipals.join(', ')}], found [${unexpected.join(', ')}].`);
+        }
+      }
+    }
+  }),
+};
+
+export const iamPolicies = [
+  iamNoWildcardWriteActions,
+  iamNoStarResourceForDataActions,
+  iamPassRoleRequiresPassedToService,
+  iamRoleTrustedServicePrincipals,
+];

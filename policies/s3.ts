@@ -1,0 +1,146 @@
+import * as aws from '@pulumi/aws';
+import type { PolicyResource, StackValidationPolicy } from '@pulumi/policy';
+import { parsePolicyDocument } from './support/iam-document.js';
+import { companionsOf, describe } from './support/related.js';
+import { matchesWildcard } from './support/wildcard.js';
+
+/*
+ * In @pulumi/aws 7 a bucket's public access block, encryption, versioning and policy are separate
+ * resources (the inline Bucket arguments are deprecated), so each S3 rule is a stack policy that
+ * finds the bucket's companion through the companion's `bucket` property dependency.
+ */
+
+const bucketIdentifiers = ['bucket', 'id'] as const;
+
+function bucketsOf(resources: readonly PolicyResource[]): PolicyResource[] {
+  return resources.filter((r) => r.isType(aws.s3.Bucket));
+}
+
+export const s3BucketPublicAccessBlocked: StackValidationPolicy = {
+  name: 's3-bucket-public-access-blocked',
+  description: 'Every S3 bucket has a public access block with all four settings on, so no ACL or bucket policy can ever make its models or data public.',
+  remediationSteps: 'Add an aws.s3.BucketPublicAccessBlock with bucket: <bucket>.id and blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets all true.',
+  enforcementLevel: 'mandatory',
+  severity: 'critical',
+  validateStack: (args, reportViolation) => {
+    const flags = ['blockPublicAcls', 'blockPublicPolicy', 'ignorePublicAcls', 'restrictPublicBuckets'] as const;
+    for (const bucket of bucketsOf(args.resources)) {
+      const blocks = companionsOf(args.resources, bucket, [aws.s3.BucketPublicAccessBlock], 'bucket', bucketIdentifiers);
+      if (blocks.length === 0) {
+        reportViolation(`Expected a BucketPublicAccessBlock for ${describe(bucket)}, found none.`, bucket.urn);
+        continue;
+      }
+      const complete = blocks.some((block) => flags.every((flag) => block.props[flag] === true));
+      if (!complete) {
+        const off = flags.filter((flag) => !blocks.some((block) => block.props[flag] === true));
+        reportViolation(`Expected ${off.join(', ')} to be true on the public access block of ${describe(bucket)}.`, bucket.urn);
+      }
+    }
+  },
+};
+
+const encryptionClasses = [aws.s3.BucketServerSideEncryptionConfiguration, aws.s3.BucketServerSideEncryptionConfigurationV2];
+
+export interface S3EncryptionConfig {
+  allowedAlgorithms: string[];
+}
+
+export const s3BucketEncrypted: StackValidationPolicy = {
+  name: 's3-bucket-encrypted',
+  description: 'Every S3 bucket has a default server-side encryption rule with an allowed algorithm.',
+  remediationSteps: 'Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket: <bucket>.id and rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }] (or another allowed algorithm).',
+  enforcementLevel: 'mandatory',
+  severity: 'high',
+  configSchema: {
+    properties: {
+      allowedAlgorithms: {
+        type: 'array',
+        items: { type: 'string', enum: ['AES256', 'aws:kms', 'aws:kms:dsse'] },
+        default: ['AES256', 'aws:kms', 'aws:kms:dsse'],
+        description: 'Server-side encryption algorithms a bucket may use by default; ["aws:kms"] to require KMS.',
+      },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const { allowedAlgorithms } = args.getConfig<S3EncryptionConfig>();
+    for (const bucket of bucketsOf(args.resources)) {
+      const configurations = companionsOf(args.resources, bucket, encryptionClasses, 'bucket', bucketIdentifiers);
+      const algorithms = configurations.flatMap((c) =>
+        ((c.props['rules'] ?? []) as Array<{ applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }>).map(
+          (rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm,
+        ),
+      );
+      if (algorithms.length === 0) {
+        reportViolation(`Expected a server-side encryption configuration for ${describe(bucket)}, found none.`, bucket.urn);
+      } else if (!algorithms.some((a) => a !== undefined && allowedAlgorithms.includes(a))) {
+        reportViolation(
+          `Expected a default encryption algorithm in [${allowedAlgorithms.join(', ')}] for ${describe(bucket)}, found [${algorithms.map(String).join(', ')}].`,
+          bucket.urn,
+        );
+      }
+    }
+  },
+};
+
+const versioningClasses = [aws.s3.BucketVersioning, aws.s3.BucketVersioningV2];
+
+export const s3BucketVersioned: StackValidationPolicy = {
+  name: 's3-bucket-versioned',
+  description: 'Every S3 bucket keeps object versions, so an overwritten or deleted manifest or model can be restored.',
+  remediationSteps: 'Add an aws.s3.BucketVersioning with bucket: <bucket>.id and versioningConfiguration: { status: "Enabled" }, and a lifecycle rule that expires noncurrent versions.',
+  enforcementLevel: 'mandatory',
+  severity: 'medium',
+  validateStack: (args, reportViolation) => {
+    for (const bucket of bucketsOf(args.resources)) {
+      const versionings = companionsOf(args.resources, bucket, versioningClasses, 'bucket', bucketIdentifiers);
+      const statuses = versionings.map(
+        (v) => (v.props['versioningConfiguration'] as { status?: string } | undefined)?.status,
+      );
+      if (!statuses.includes('Enabled')) {
+        reportViolation(
+          `Expected versioning status "Enabled" for ${describe(bucket)}, found ${statuses.length === 0 ? 'no BucketVersioning' : statuses.map(String).join(', ')}.`,
+          bucket.urn,
+        );
+      }
+    }
+  },
+};
+
+/** Whether a statement denies every principal any S3 action when the request is not over TLS. */
+function deniesInsecureTransport(statement: ReturnType<typeof parsePolicyDocument>[number]): boolean {
+  if (statement.effect !== 'Deny') return false;
+  const everyone =
+    statement.principals.get('*')?.includes('*') === true || statement.principals.get('AWS')?.includes('*') === true;
+  const allS3 = statement.actions.some((a) => matchesWildcard(a, 's3:GetObject') && matchesWildcard(a, 's3:PutObject'));
+  const secureTransport = statement.conditions.get('Bool')?.get('aws:SecureTransport') ?? [];
+  return everyone && allS3 && secureTransport.includes('false');
+}
+
+export const s3BucketTlsOnly: StackValidationPolicy = {
+  name: 's3-bucket-tls-only',
+  description: 'Every S3 bucket has a bucket policy that denies any request not sent over TLS.',
+  remediationSteps: 'Add an aws.s3.BucketPolicy with bucket: <bucket>.id and a statement { Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [<arn>, <arn>/*], Condition: { Bool: { "aws:SecureTransport": "false" } } }.',
+  enforcementLevel: 'mandatory',
+  severity: 'high',
+  validateStack: (args, reportViolation) => {
+    for (const bucket of bucketsOf(args.resources)) {
+      const policies = companionsOf(args.resources, bucket, [aws.s3.BucketPolicy], 'bucket', bucketIdentifiers);
+      if (policies.length === 0) {
+        reportViolation(`Expected a BucketPolicy denying non-TLS requests for ${describe(bucket)}, found no bucket policy.`, bucket.urn);
+        continue;
+      }
+      // The policy text usually embeds the bucket ARN: unknown during the first preview, which the
+      // engine then reports as "can't run during preview" instead of a false violation.
+      const documents = policies.map((p) => p.props['policy'] as unknown);
+      const enforced = documents.some((d) => parsePolicyDocument(d).some(deniesInsecureTransport));
+      if (!enforced) {
+        reportViolation(
+          `Expected the bucket policy of ${describe(bucket)} to deny s3:* to "*" when aws:SecureTransport is "false", found no such statement.`,
+          bucket.urn,
+        );
+      }
+    }
+  },
+};
+
+export const s3Policies = [s3BucketPublicAccessBlocked, s3BucketEncrypted, s3BucketVersioned, s3BucketTlsOnly];
