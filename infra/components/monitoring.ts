@@ -1,0 +1,134 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+
+export interface MonitoringArgs {
+  readonly alarmName: (what: string) => string;
+  readonly alarmEmail: string | undefined;
+  readonly endpointName: string;
+  readonly variantName: string;
+  readonly modelLoadingWaitAlarmMicros: number;
+  readonly clusterArn: pulumi.Input<string>;
+  readonly taskFamily: string;
+  readonly deadLetterQueueName: pulumi.Input<string>;
+}
+
+/** ECS task state changes of the pipeline's family that ended with a non-zero exit code. */
+export function pipelineFailurePattern(clusterArn: string, taskFamily: string) {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Task State Change'],
+    detail: {
+      clusterArn: [clusterArn],
+      group: [`family:${taskFamily}`],
+      lastStatus: ['STOPPED'],
+      containers: { exitCode: [{ 'anything-but': 0 }] },
+    },
+  };
+}
+
+/**
+ * Alarms on what needs a person: a failed pipeline run, endpoint errors, slow model loading (the
+ * endpoint's cache is too small for the fleet) and runs the scheduler could not start. All notify one
+ * SNS topic, with an e-mail subscription when the stack sets `alarmEmail`.
+ */
+export class Monitoring extends pulumi.ComponentResource {
+  readonly topic: aws.sns.Topic;
+  readonly emailSubscription: aws.sns.TopicSubscription | undefined;
+  readonly pipelineFailureRule: aws.cloudwatch.EventRule;
+  readonly pipelineFailureAlarm: aws.cloudwatch.MetricAlarm;
+  readonly endpointErrorsAlarm: aws.cloudwatch.MetricAlarm;
+  readonly modelLoadingWaitAlarm: aws.cloudwatch.MetricAlarm;
+  readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('forecast:infra:Monitoring', name, {}, opts);
+    const parent = { parent: this };
+
+    this.topic = new aws.sns.Topic(`${name}-alarms`, {}, parent);
+    this.emailSubscription =
+      args.alarmEmail === undefined
+        ? undefined
+        : new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: 'email', endpoint: args.alarmEmail }, parent);
+    const notify = { alarmActions: [this.topic.arn], okActions: [this.topic.arn], treatMissingData: 'notBreaching' };
+    const endpointDimensions = { EndpointName: args.endpointName, VariantName: args.variantName };
+
+    this.pipelineFailureRule = new aws.cloudwatch.EventRule(
+      `${name}-pipeline-failed`,
+      {
+        description: 'The nightly pipeline task stopped with a non-zero exit code',
+        eventPattern: pulumi.output(args.clusterArn).apply((clusterArn) => JSON.stringify(pipelineFailurePattern(clusterArn, args.taskFamily))),
+      },
+      parent,
+    );
+    this.pipelineFailureAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-pipeline-failed`,
+      {
+        name: args.alarmName('pipeline-failed'),
+        alarmDescription: 'A nightly pipeline run failed: see the pipeline log group and runs/<runId>/report.json',
+        namespace: 'AWS/Events',
+        metricName: 'MatchedEvents',
+        dimensions: { RuleName: this.pipelineFailureRule.name },
+        statistic: 'Sum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        ...notify,
+      },
+      parent,
+    );
+    this.endpointErrorsAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-endpoint-errors`,
+      {
+        name: args.alarmName('endpoint-5xx'),
+        alarmDescription: 'The multi-model endpoint answers with 5XX errors (also rolls a deployment back)',
+        namespace: 'AWS/SageMaker',
+        metricName: 'Invocation5XXErrors',
+        dimensions: endpointDimensions,
+        statistic: 'Sum',
+        period: 60,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 2,
+        threshold: 5,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        ...notify,
+      },
+      parent,
+    );
+    this.modelLoadingWaitAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-model-loading-wait`,
+      {
+        name: args.alarmName('model-loading-wait'),
+        alarmDescription: 'Requests wait long for models to load: the endpoint may need more or larger instances',
+        namespace: 'AWS/SageMaker',
+        metricName: 'ModelLoadingWaitTime',
+        dimensions: endpointDimensions,
+        statistic: 'Average',
+        period: 300,
+        evaluationPeriods: 3,
+        threshold: args.modelLoadingWaitAlarmMicros,
+        comparisonOperator: 'GreaterThanThreshold',
+        ...notify,
+      },
+      parent,
+    );
+    this.deadLetterAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-schedule-dlq`,
+      {
+        name: args.alarmName('schedule-dlq'),
+        alarmDescription: 'The scheduler could not start a nightly run (see the dead-letter queue)',
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: args.deadLetterQueueName },
+        statistic: 'Maximum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        ...notify,
+      },
+      parent,
+    );
+    this.registerOutputs({ alarmTopicArn: this.topic.arn });
+  }
+}

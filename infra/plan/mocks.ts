@@ -1,0 +1,231 @@
+import { createHash } from 'node:crypto';
+import type * as pulumi from '@pulumi/pulumi';
+
+/** The fake account the offline plan deploys into. */
+export interface PlanAccount {
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+}
+
+export const PLAN_ACCOUNT_ID = '123456789012';
+
+type State = Record<string, unknown>;
+type Inputs = Record<string, unknown>;
+interface Outputs {
+  readonly id: string;
+  readonly state: State;
+}
+
+/** What each resource type reports after creation, as AWS and the providers would. */
+type OutputsFor = (name: string, inputs: Inputs, account: PlanAccount, preview: boolean) => Outputs;
+
+/** Pulumi's auto-naming: the logical name, a hyphen and seven random hex digits (deterministic here). */
+export function autoName(name: string, salt = ''): string {
+  return `${name}-${hex(`${salt}:${name}`, 7)}`;
+}
+
+function hex(seed: string, length: number): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, length);
+}
+
+function str(inputs: Inputs, key: string): string | undefined {
+  const value = inputs[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function regional(a: PlanAccount, service: string, resource: string): string {
+  return `arn:${a.partition}:${service}:${a.region}:${a.accountId}:${resource}`;
+}
+
+/** A resource whose id is its own name, given or auto-named. */
+function named(service: string, resourcePath: (name: string) => string, nameKey = 'name'): OutputsFor {
+  return (logical, inputs, a) => {
+    const name = str(inputs, nameKey) ?? autoName(logical, service);
+    return { id: name, state: { [nameKey]: name, arn: regional(a, service, resourcePath(name)) } };
+  };
+}
+
+/** A resource identified by a generated `<prefix>-<17 hex>` id, like EC2's. */
+function ec2(prefix: string, type: string): OutputsFor {
+  return (logical, _inputs, a) => {
+    const id = `${prefix}-${hex(logical, 17)}`;
+    return { id, state: { arn: regional(a, 'ec2', `${type}/${id}`) } };
+  };
+}
+
+/** Companion resources of a bucket (versioning, policy, …) take the bucket's name as id. */
+const bucketCompanion: OutputsFor = (_logical, inputs) => ({ id: str(inputs, 'bucket') ?? '', state: {} });
+
+const CUSTOM: Readonly<Record<string, OutputsFor>> = {
+  'pulumi:providers:aws': (logical) => ({ id: `${hex(logical, 8)}-provider`, state: {} }),
+  'aws:s3/bucket:Bucket': (logical, inputs, a) => {
+    // The provider appends a 26-digit unique id to `bucketPrefix`.
+    const bucket = str(inputs, 'bucket') ?? `${str(inputs, 'bucketPrefix') ?? `${logical}-`}${BigInt(`0x${hex(logical, 20)}`).toString().padStart(26, '0').slice(0, 26)}`;
+    return {
+      id: bucket,
+      state: {
+        bucket,
+        arn: `arn:${a.partition}:s3:::${bucket}`,
+        bucketDomainName: `${bucket}.s3.amazonaws.com`,
+        bucketRegionalDomainName: `${bucket}.s3.${a.region}.amazonaws.com`,
+        region: a.region,
+      },
+    };
+  },
+  'aws:s3/bucketOwnershipControls:BucketOwnershipControls': bucketCompanion,
+  'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock': bucketCompanion,
+  'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration': bucketCompanion,
+  'aws:s3/bucketVersioning:BucketVersioning': bucketCompanion,
+  'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration': bucketCompanion,
+  'aws:s3/bucketPolicy:BucketPolicy': bucketCompanion,
+  'aws:ecr/repository:Repository': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? autoName(logical).toLowerCase();
+    return {
+      id: name,
+      state: {
+        name,
+        arn: regional(a, 'ecr', `repository/${name}`),
+        registryId: a.accountId,
+        repositoryUrl: `${a.accountId}.dkr.ecr.${a.region}.amazonaws.com/${name}`,
+      },
+    };
+  },
+  'aws:ecr/lifecyclePolicy:LifecyclePolicy': (_logical, inputs, a) => ({ id: str(inputs, 'repository') ?? '', state: { registryId: a.accountId } }),
+  'aws:iam/role:Role': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? autoName(logical, 'iam');
+    return {
+      id: name,
+      state: { name, arn: `arn:${a.partition}:iam::${a.accountId}:role/${name}`, uniqueId: `AROA${hex(name, 17).toUpperCase()}`, path: '/' },
+    };
+  },
+  'aws:iam/rolePolicy:RolePolicy': (logical, inputs) => {
+    const name = str(inputs, 'name') ?? autoName(logical, 'iam-policy');
+    return { id: `${str(inputs, 'role') ?? ''}:${name}`, state: { name } };
+  },
+  'aws:ec2/vpc:Vpc': ec2('vpc', 'vpc'),
+  'aws:ec2/subnet:Subnet': ec2('subnet', 'subnet'),
+  'aws:ec2/internetGateway:InternetGateway': ec2('igw', 'internet-gateway'),
+  'aws:ec2/routeTable:RouteTable': ec2('rtb', 'route-table'),
+  'aws:ec2/routeTableAssociation:RouteTableAssociation': ec2('rtbassoc', 'route-table-association'),
+  'aws:ec2/securityGroup:SecurityGroup': (logical, inputs, a) => {
+    const { id, state } = ec2('sg', 'security-group')(logical, inputs, a, false);
+    return { id, state: { ...state, name: str(inputs, 'name') ?? autoName(logical, 'sg') } };
+  },
+  'aws:ec2/vpcEndpoint:VpcEndpoint': ec2('vpce', 'vpc-endpoint'),
+  'aws:sagemaker/model:Model': named('sagemaker', (name) => `model/${name}`),
+  'aws:sagemaker/endpointConfiguration:EndpointConfiguration': named('sagemaker', (name) => `endpoint-config/${name}`),
+  'aws:sagemaker/endpoint:Endpoint': named('sagemaker', (name) => `endpoint/${name}`),
+  'aws:appautoscaling/target:Target': (_logical, inputs, a) => {
+    const resourceId = str(inputs, 'resourceId') ?? '';
+    return { id: resourceId, state: { arn: regional(a, 'application-autoscaling', `scalable-target/${hex(resourceId, 16)}`) } };
+  },
+  'aws:appautoscaling/policy:Policy': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? autoName(logical, 'scaling');
+    return { id: name, state: { name, arn: regional(a, 'autoscaling', `scalingPolicy:${hex(name, 16)}:resource/sagemaker/policyName/${name}`) } };
+  },
+  'aws:ecs/cluster:Cluster': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? autoName(logical, 'ecs');
+    const arn = regional(a, 'ecs', `cluster/${name}`);
+    return { id: arn, state: { name, arn } };
+  },
+  'aws:ecs/taskDefinition:TaskDefinition': (logical, inputs, a) => {
+    const family = str(inputs, 'family') ?? autoName(logical, 'ecs');
+    const arnWithoutRevision = regional(a, 'ecs', `task-definition/${family}`);
+    return { id: family, state: { family, revision: 1, arn: `${arnWithoutRevision}:1`, arnWithoutRevision } };
+  },
+  'aws:cloudwatch/logGroup:LogGroup': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? autoName(logical, 'logs');
+    return { id: name, state: { name, arn: regional(a, 'logs', `log-group:${name}`) } };
+  },
+  'aws:sqs/queue:Queue': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? autoName(logical, 'sqs');
+    const url = `https://sqs.${a.region}.amazonaws.com/${a.accountId}/${name}`;
+    return { id: url, state: { name, url, arn: regional(a, 'sqs', name) } };
+  },
+  'aws:scheduler/schedule:Schedule': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? autoName(logical, 'scheduler');
+    const groupName = str(inputs, 'groupName') ?? 'default';
+    return { id: `${groupName}/${name}`, state: { name, groupName, arn: regional(a, 'scheduler', `schedule/${groupName}/${name}`) } };
+  },
+  'aws:sns/topic:Topic': named('sns', (name) => name),
+  'aws:sns/topicSubscription:TopicSubscription': (logical, inputs) => {
+    const arn = `${str(inputs, 'topic') ?? ''}:${hex(logical, 8)}-${hex(`${logical}1`, 4)}-${hex(`${logical}2`, 4)}`;
+    // An e-mail subscription stays pending until the address confirms it.
+    return { id: arn, state: { arn, pendingConfirmation: str(inputs, 'protocol') === 'email' } };
+  },
+  'aws:cloudwatch/eventRule:EventRule': named('events', (name) => `rule/${name}`),
+  'aws:cloudwatch/metricAlarm:MetricAlarm': named('cloudwatch', (name) => `alarm:${name}`),
+};
+
+/** Multi-language components (awsx) are one `custom: false` registration whose outputs the mocks must supply. */
+const REMOTE_COMPONENTS: Readonly<Record<string, OutputsFor>> = {
+  'awsx:ecr:Image': (_logical, inputs) => {
+    const digest = hex(JSON.stringify([inputs['repositoryUrl'], inputs['target'], inputs['dockerfile'], inputs['platform']]), 64);
+    return { id: '', state: { imageUri: `${str(inputs, 'repositoryUrl') ?? ''}@sha256:${digest}` } };
+  },
+};
+
+/** Local component resources of this program, and Pulumi's root stack: no outputs of their own. */
+const LOCAL_COMPONENT = /^(forecast:infra:[A-Za-z]+|pulumi:pulumi:Stack)$/;
+
+/** Which outputs stay known in a first preview: what the program passed in, plus auto-generated names. */
+const KNOWN_IN_PREVIEW = new Set(['name']);
+
+export class UnknownMockError extends Error {
+  override readonly name = 'UnknownMockError';
+  readonly code = 'E_PLAN_UNKNOWN_MOCK';
+}
+
+/**
+ * Mocks that answer like AWS would for every resource type and invoke the program uses, and fail
+ * loudly on anything else, so a new resource type cannot slip into the plan with made-up outputs.
+ */
+export function planMocks(account: PlanAccount, preview: boolean): pulumi.runtime.Mocks {
+  return {
+    newResource(args) {
+      const inputs = args.inputs as Inputs;
+      if (!args.custom) {
+        const remote = REMOTE_COMPONENTS[args.type];
+        if (remote !== undefined) {
+          // An image is built, and its digest known, only during the update.
+          if (preview) return { id: '', state: inputs };
+          const { id, state } = remote(args.name, inputs, account, preview);
+          return { id, state: { ...inputs, ...state } };
+        }
+        if (LOCAL_COMPONENT.test(args.type)) return { id: '', state: {} };
+        throw new UnknownMockError(`The offline plan has no mock for component type ${args.type} (resource "${args.name}"); add it to infra/plan/mocks.ts`);
+      }
+      const outputsFor = CUSTOM[args.type];
+      if (outputsFor === undefined) {
+        throw new UnknownMockError(`The offline plan has no mock for resource type ${args.type} (resource "${args.name}"); add it to infra/plan/mocks.ts`);
+      }
+      const { id, state } = outputsFor(args.name, inputs, account, preview);
+      if (!preview) return { id, state: { ...inputs, ...state } };
+      // A first preview knows the inputs and the names Pulumi generates, not what AWS assigns.
+      const known = Object.fromEntries(Object.entries(state).filter(([key]) => KNOWN_IN_PREVIEW.has(key)));
+      return { id: '', state: { ...inputs, ...known } };
+    },
+    call(args) {
+      switch (args.token) {
+        case 'aws:index/getCallerIdentity:getCallerIdentity':
+          return {
+            accountId: account.accountId,
+            arn: `arn:${account.partition}:iam::${account.accountId}:user/offline-plan`,
+            userId: 'AIDAOFFLINEPLAN',
+            id: account.accountId,
+          };
+        case 'aws:index/getPartition:getPartition':
+          return { partition: account.partition, dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws', id: account.partition };
+        case 'aws:index/getRegion:getRegion':
+          return { name: account.region, region: account.region, endpoint: `ec2.${account.region}.amazonaws.com`, id: account.region };
+        case 'aws:index/getAvailabilityZones:getAvailabilityZones': {
+          const names = ['a', 'b', 'c'].map((zone) => `${account.region}${zone}`);
+          return { names, zoneIds: names.map((_, i) => `${account.region.slice(0, 3)}-az${i + 1}`), id: account.region, groupNames: [account.region] };
+        }
+        default:
+          throw new UnknownMockError(`The offline plan has no mock for the invoke ${args.token}; add it to infra/plan/mocks.ts`);
+      }
+    },
+  };
+}
