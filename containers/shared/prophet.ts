@@ -195,12 +195,21 @@ export function fitProphet(history: History, settings: ProphetSettings, opts: { 
       return output;
     },
   };
-  const prophet = new Prophet(prophetOptions(settings, recording, opts.uncertaintySamples ?? settings.uncertaintySamples));
+  const options = prophetOptions(settings, recording, opts.uncertaintySamples ?? settings.uncertaintySamples);
+  const training = { ds: [...history.ds], y: [...history.y] };
+  let prophet = new Prophet(options);
   try {
-    prophet.fit({ ds: [...history.ds], y: [...history.y] });
-  } catch (error) {
+    prophet.fit(training);
+  } catch (lbfgsError) {
+    // As Python Prophet does: when L-BFGS's line search gives up, retry the fit with Newton.
     prophet.free();
-    throw error;
+    prophet = new Prophet(options);
+    try {
+      prophet.fit(training, { algorithm: 'newton' });
+    } catch (newtonError) {
+      prophet.free();
+      throw new Error(`Prophet could not fit the series (L-BFGS: ${firstLine(lbfgsError)}; Newton: ${firstLine(newtonError)})`);
+    }
   }
   if (!captured) {
     prophet.free();
@@ -229,6 +238,12 @@ export function fitProphet(history: History, settings: ProphetSettings, opts: { 
     throw new Error('the optimizer returned non-finite coefficients');
   }
   return Object.assign(wrap(prophet, isDaily(history.ds)), { fit });
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('Error'));
+  return lines[0] ?? message.split('\n')[0] ?? message;
 }
 
 const NO_LOGS = { debug: '', info: '', warn: '', error: '', fatal: '' };
