@@ -1,0 +1,127 @@
+import http from 'node:http';
+import fs from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { handleInvokeEndpoint, invocationEndpointName } from './runtime-api/invoke-endpoint.js';
+import { createS3Service } from './s3/s3-service.js';
+import { InternalS3 } from './s3/internal-client.js';
+import { handleSageMakerRequest, sageMakerOperationName } from './sagemaker/protocol.js';
+import { createSageMakerService } from './sagemaker/service.js';
+
+export interface LocalAwsOptions {
+  /** Everything local mode stores: `s3/`, `sagemaker/` (API state), `jobs/`, `endpoints/`. */
+  dataDir: string;
+  /** Default 4566 (LocalStack's); 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default us-east-1. */
+  region?: string;
+  /** Default 000000000000 (LocalStack's). */
+  accountId?: string;
+  /** Unpacked model bytes an endpoint keeps loaded before unloading least-recently-used models; default unlimited (the container's 507 still evicts). */
+  modelMemoryBudgetBytes?: number;
+  /** Longer than this, InvokeEndpoint answers ModelNotReadyException while the model keeps loading; default 60 000 (AWS). */
+  modelLoadWaitMs?: number;
+  /** Between SIGTERM and SIGKILL when a job or container is stopped; default 120 000 (AWS, training). */
+  stopGraceMs?: number;
+  /** How often checkpoint folders are scanned for new files; default 500. */
+  checkpointIntervalMs?: number;
+  /** Most instances one job may ask for (beyond: ResourceLimitExceeded); default 16. */
+  maxInstancesPerJob?: number;
+  /** Progress and container output, one line at a time; default none. */
+  log?: (line: string) => void;
+}
+
+export interface LocalAws {
+  /** What `AWS_ENDPOINT_URL` should be set to. */
+  endpointUrl: string;
+  port: number;
+  /** Stops jobs (recorded as failed) and endpoint containers, then the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Local mode's AWS edge: S3, the SageMaker API and SageMaker Runtime on one port, dispatched as
+ * the real services are addressed: `X-Amz-Target: SageMaker.*` → SageMaker,
+ * `POST /endpoints/<name>/invocations` → SageMaker Runtime, anything else → S3.
+ */
+export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws> {
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const log = options.log ?? (() => {});
+  const dataDir = path.resolve(options.dataDir);
+  await fs.mkdir(dataDir, { recursive: true });
+
+  const s3 = await createS3Service(dataDir, log);
+  let sagemaker: Awaited<ReturnType<typeof createSageMakerService>> | undefined;
+  const server = http.createServer({ keepAlive: true }, (req, res) => {
+    const operation = sageMakerOperationName(req);
+    if (operation !== undefined) {
+      if (!sagemaker) return unavailable(res);
+      void handleSageMakerRequest(req, res, operation, sagemaker.operations);
+      return;
+    }
+    const endpointName = invocationEndpointName(req.method, req.url);
+    if (endpointName !== undefined) {
+      if (!sagemaker) return unavailable(res);
+      const endpoints = sagemaker.endpoints;
+      void handleInvokeEndpoint(req, res, { endpointName, endpoint: (name) => endpoints.runtime(name), region, accountId });
+      return;
+    }
+    s3.handle(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 4566, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const endpointUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const internalS3 = new InternalS3(endpointUrl, region);
+  const stopGraceMs = options.stopGraceMs ?? 120_000;
+  try {
+    sagemaker = await createSageMakerService({
+      dataDir,
+      s3: internalS3,
+      job: { region, accountId, log, stopGraceMs, checkpointIntervalMs: options.checkpointIntervalMs ?? 500 },
+      runtime: {
+        region,
+        accountId,
+        modelMemoryBudgetBytes: options.modelMemoryBudgetBytes ?? Number.POSITIVE_INFINITY,
+        modelLoadWaitMs: options.modelLoadWaitMs ?? 60_000,
+        invocationTimeoutMs: 60_000,
+        containerStartupTimeoutMs: 240_000,
+        stopGraceMs: Math.min(stopGraceMs, 30_000),
+        log,
+      },
+      maxInstancesPerJob: options.maxInstancesPerJob ?? 16,
+    });
+    await sagemaker.endpoints.restore();
+  } catch (error) {
+    await new Promise((resolve) => server.close(resolve));
+    throw error;
+  }
+  log(`local AWS (S3, SageMaker, SageMaker Runtime) listening on ${endpointUrl}, data in ${dataDir}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    endpointUrl,
+    port,
+    close() {
+      closing ??= (async () => {
+        await sagemaker?.shutdown();
+        internalS3.destroy();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}
+
+function unavailable(res: http.ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/json', 'x-amzn-errortype': 'ServiceUnavailable' });
+  res.end(JSON.stringify({ message: 'local mode is starting' }));
+}

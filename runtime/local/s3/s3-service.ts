@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import S3rver from 's3rver';
+import { AwsChunkedDecoder, decodedHeaders, isAwsChunked } from './aws-chunked.js';
+import { patchFilesystemStore } from './filesystem-store.js';
+
+const require = createRequire(import.meta.url);
+
+/** s3rver's account registry (`module.exports` of lib/models/account.js): access key id → account. */
+interface S3rverAccounts {
+  registry: Map<string, unknown>;
+  DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
+}
+
+export interface S3Service {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * S3 from s3rver, persisted under `<dataDir>/s3`, answering path-style requests (what SDK v3 sends
+ * to an IP endpoint) with any credentials, as LocalStack does with `test`/`test`.
+ */
+export async function createS3Service(dataDir: string, log: (line: string) => void): Promise<S3Service> {
+  const server = new S3rver({
+    directory: path.join(dataDir, 's3'),
+    silent: true,
+    allowMismatchedSignatures: true,
+    vhostBuckets: false,
+  });
+  // s3rver emits every error response; only server-side ones are worth a line.
+  server.on('error', (error: Error & { status?: number }) => {
+    if ((error.status ?? 500) >= 500) log(`s3: ${error.stack ?? error.message}`);
+  });
+  const S3Object = require('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: null, metadata: Record<string, string>) => unknown;
+  patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata));
+  const accounts = require('s3rver/lib/models/account.js') as S3rverAccounts;
+  const handler = server.callback();
+
+  return {
+    handle(req, res) {
+      // s3rver only knows its own access key; any key the caller signs with is accepted instead.
+      const accessKeyId = requestAccessKeyId(req);
+      if (accessKeyId && !accounts.registry.has(accessKeyId)) accounts.DUMMY_ACCOUNT.createKeyPair(accessKeyId, accessKeyId);
+      handler(isAwsChunked(req.headers) ? withDecodedBody(req) : req, res);
+    },
+  };
+}
+
+function requestAccessKeyId(req: IncomingMessage): string | undefined {
+  const authorization = req.headers.authorization ?? '';
+  const fromHeader = /Credential=([^/,\s]+)/.exec(authorization)?.[1] ?? /^AWS ([^:]+):/.exec(authorization)?.[1];
+  if (fromHeader) return fromHeader;
+  const query = new URL(req.url ?? '/', 'http://local').searchParams;
+  return query.get('X-Amz-Credential')?.split('/')[0] ?? query.get('AWSAccessKeyId') ?? undefined;
+}
+
+/** The same request with its aws-chunked body decoded, as s3rver expects a plain body. */
+function withDecodedBody(req: IncomingMessage): IncomingMessage {
+  const decoded: Readable = req.pipe(new AwsChunkedDecoder());
+  req.on('error', (error) => decoded.destroy(error));
+  return Object.assign(decoded, {
+    headers: decodedHeaders(req.headers),
+    rawHeaders: req.rawHeaders,
+    url: req.url,
+    method: req.method,
+    httpVersion: req.httpVersion,
+    httpVersionMajor: req.httpVersionMajor,
+    httpVersionMinor: req.httpVersionMinor,
+    socket: req.socket,
+    connection: req.socket,
+  }) as unknown as IncomingMessage;
+}

@@ -1,0 +1,74 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { InternalS3 } from '../s3/internal-client.js';
+import { joinKey, listFiles, mapLimit } from './job-support.js';
+import type { S3Location } from './validation.js';
+import { relativeKey } from './data-distribution.js';
+
+/**
+ * SageMaker's checkpoint sync for one instance: objects under `CheckpointConfig.S3Uri` are copied
+ * into the local checkpoint folder before training, and files that appear or change there are
+ * uploaded while it runs and once more at the end. Files whose name starts with `.` are skipped:
+ * they are writers' temporary files, renamed into place when complete.
+ */
+export class CheckpointSync {
+  readonly #uploaded = new Map<string, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #scanning: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly s3: InternalS3,
+    private readonly localDir: string,
+    private readonly target: S3Location,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Copies the existing checkpoints in; returns how many. */
+  async restore(): Promise<number> {
+    await fs.mkdir(this.localDir, { recursive: true });
+    const prefix = this.target.key === '' || this.target.key.endsWith('/') ? this.target.key : `${this.target.key}/`;
+    const keys = (await this.s3.listKeys(this.target.bucket, prefix)).filter((key) => !key.endsWith('/'));
+    await mapLimit(keys, 16, async (key) => {
+      const rel = relativeKey(prefix, key);
+      const file = path.join(this.localDir, ...rel.split('/'));
+      await this.s3.download(this.target.bucket, key, file);
+      this.#uploaded.set(rel, await this.#signature(file));
+    });
+    return keys.length;
+  }
+
+  start(intervalMs: number): void {
+    this.#timer = setInterval(() => {
+      this.#scanning = this.#scanning.then(() => this.#scan()).catch((error: unknown) => this.log(`checkpoint upload failed: ${(error as Error).message}`));
+    }, intervalMs);
+  }
+
+  /** Stops watching and uploads whatever is new or changed. */
+  async finish(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#scanning.catch(() => undefined);
+    await this.#scan();
+  }
+
+  async #scan(): Promise<void> {
+    const files = await listFiles(this.localDir, (name) => name.startsWith('.'));
+    await mapLimit(files, 8, async (rel) => {
+      const file = path.join(this.localDir, ...rel.split('/'));
+      let signature: string;
+      try {
+        signature = await this.#signature(file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      if (this.#uploaded.get(rel) === signature) return;
+      await this.s3.upload(this.target.bucket, joinKey(this.target.key, rel), file);
+      this.#uploaded.set(rel, signature);
+    });
+  }
+
+  async #signature(file: string): Promise<string> {
+    const stat = await fs.stat(file);
+    return `${stat.size}:${stat.mtimeMs}`;
+  }
+}

@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IMAGE_DEFAULT_ARGS, IMAGE_ENTRYPOINT, LOCAL_IMAGES, localImageTarget } from '../images.js';
+
+/** The repository root: local mode runs the containers' sources in place. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const CLI = path.join(REPO_ROOT, 'containers', 'cli.ts');
+const TSX_LOADER = import.meta.resolve('tsx');
+
+export interface ContainerCommand {
+  command: string;
+  args: string[];
+  cwd: string;
+}
+
+/**
+ * What `docker run [--entrypoint E] <image> [args]` runs, as a local process: the image's
+ * `ENTRYPOINT node dist/containers/cli.js` becomes `node --import tsx containers/cli.ts`.
+ * Throws a message fit for a job's FailureReason when the image or entrypoint is not one local mode has.
+ */
+export function containerCommand(imageUri: string, o: { entrypoint?: readonly string[]; args?: readonly string[] } = {}): ContainerCommand {
+  const target = localImageTarget(imageUri);
+  if (!target) {
+    throw new Error(
+      `ClientError: image ${JSON.stringify(imageUri)} is not available in local mode; use one of ${Object.values(LOCAL_IMAGES).join(', ')}`,
+    );
+  }
+  let cliArgs: string[];
+  if (o.entrypoint && o.entrypoint.length > 0) {
+    const [program, script, ...rest] = o.entrypoint;
+    const isImageEntrypoint =
+      (program === IMAGE_ENTRYPOINT[0] || program?.endsWith('/node')) && script !== undefined && script.replace(/^\/.*?\/(dist\/)/, '$1').endsWith(IMAGE_ENTRYPOINT[1]);
+    if (!isImageEntrypoint) {
+      throw new Error(
+        `ClientError: local mode runs only the image's entrypoint "${IMAGE_ENTRYPOINT.join(' ')}"; ContainerEntrypoint was ${JSON.stringify(o.entrypoint)}`,
+      );
+    }
+    cliArgs = [...rest, ...(o.args ?? [])];
+  } else {
+    cliArgs = o.args && o.args.length > 0 ? [...o.args] : [...IMAGE_DEFAULT_ARGS[target]];
+  }
+  return { command: process.execPath, args: ['--import', TSX_LOADER, CLI, ...cliArgs], cwd: REPO_ROOT };
+}

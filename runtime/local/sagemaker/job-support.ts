@@ -1,0 +1,106 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as tar from 'tar';
+import type { InternalS3 } from '../s3/internal-client.js';
+import { distributeKeys, relativeKey, type DistributionType } from './data-distribution.js';
+import type { S3Location } from './validation.js';
+
+/** What every job run needs from the server. */
+export interface JobContext {
+  s3: InternalS3;
+  jobsDir: string;
+  region: string;
+  accountId: string;
+  log: (line: string) => void;
+  /** Between SIGTERM and SIGKILL when a job is stopped (AWS: 120 s for training). */
+  stopGraceMs: number;
+  /** How often each instance's checkpoint folder is scanned for new files. */
+  checkpointIntervalMs: number;
+}
+
+export const epochSeconds = (date = new Date()) => date.getTime() / 1000;
+
+/** Runs `fn` over `items` with at most `limit` at a time. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Downloads an S3 prefix to every host's folder with the given distribution; returns how many
+ * objects each host got. `destination(host)` is the folder of that host's copy.
+ */
+export async function downloadInput(
+  s3: InternalS3,
+  source: S3Location,
+  distribution: DistributionType,
+  hosts: readonly string[],
+  destination: (host: string) => string,
+): Promise<Map<string, number>> {
+  const keys = (await s3.listKeys(source.bucket, source.key)).filter((key) => !key.endsWith('/'));
+  if (keys.length === 0) throw new Error(`ClientError: no S3 objects found under s3://${source.bucket}/${source.key}`);
+  const shards = distributeKeys(keys, hosts, distribution);
+  const work = [...shards].flatMap(([host, hostKeys]) => hostKeys.map((key) => ({ host, key })));
+  await mapLimit(work, 16, ({ host, key }) => s3.download(source.bucket, key, path.join(destination(host), ...relativeKey(source.key, key).split('/'))));
+  return new Map([...shards].map(([host, hostKeys]) => [host, hostKeys.length]));
+}
+
+/** Every regular file under `dir`, as paths relative to it with `/` separators. */
+export async function listFiles(dir: string, skip: (name: string) => boolean = () => false): Promise<string[]> {
+  const files: string[] = [];
+  const visit = async (sub: string) => {
+    let entries;
+    try {
+      entries = await fs.readdir(path.join(dir, sub), { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (skip(entry.name)) continue;
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await visit(rel);
+      else if (entry.isFile()) files.push(rel);
+    }
+  };
+  await visit('');
+  return files;
+}
+
+/** Joins an S3 prefix and a relative path the way SageMaker appends files to an S3Uri. */
+export function joinKey(prefix: string, rel: string): string {
+  return prefix === '' || prefix.endsWith('/') ? `${prefix}${rel}` : `${prefix}/${rel}`;
+}
+
+/** Uploads every file under `dir` to `target` + relative path; returns the count. */
+export async function uploadFolder(s3: InternalS3, dir: string, target: S3Location): Promise<number> {
+  const files = await listFiles(dir);
+  await mapLimit(files, 16, (rel) => s3.upload(target.bucket, joinKey(target.key, rel), path.join(dir, ...rel.split('/'))));
+  return files.length;
+}
+
+/** A gzipped tar of a folder's contents (SageMaker's model.tar.gz / output.tar.gz). */
+export async function tarFolder(dir: string, file: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  const entries = await fs.readdir(dir);
+  await tar.c({ gzip: true, file, cwd: dir, portable: true }, entries.length > 0 ? entries : ['.']);
+}
+
+/** The first `max` characters of a file, or undefined when it is missing or empty. */
+export async function readHead(file: string, max: number): Promise<string | undefined> {
+  try {
+    const text = (await fs.readFile(file, 'utf8')).slice(0, max);
+    return text.trim() === '' ? undefined : text;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
