@@ -36,7 +36,7 @@ export const requiredTags: ResourceValidationPolicy = {
       requiredTags: {
         type: 'array',
         items: { type: 'string' },
-        default: ['project', 'environment'],
+        default: ['environment', 'team'],
         description: 'Tag keys every taggable resource must carry.',
       },
     },
