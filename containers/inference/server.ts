@@ -56,12 +56,26 @@ async function defaultModelMemory(): Promise<number> {
 }
 
 function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 1024 }, return503OnClosing: true });
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 1024 }, return503OnClosing: false });
 
   // Bodies arrive as text whatever their content type (the AWS SDK sends application/octet-stream
   // when none is set); the route's own parser then names what is wrong with them.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  // While draining, every answer closes its connection: a keep-alive connection that was busy when
+  // close() began would otherwise stay open, and the drain would wait for the client to hang up.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(draining ? new InferenceError('E_SHUTTING_DOWN', 'The server is shutting down; send the request again to another instance.') : undefined);
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     const body = toErrorBody(error);
