@@ -93,13 +93,13 @@ export function pipelineTaskPolicy(t: RoleTargets, sagemakerRoleArn: pulumi.Inpu
     {
       Sid: 'OwnProcessingJobs',
       Effect: 'Allow',
-      Action: ['sagemaker:AddTags', 'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob'],
+      Action: ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob'],
       Resource: t.processingJobsArn,
     },
     {
       Sid: 'OwnTrainingJobs',
       Effect: 'Allow',
-      Action: ['sagemaker:AddTags', 'sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+      Action: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
       Resource: t.trainingJobsArn,
     },
     { Sid: 'ValidateOnOwnEndpoint', Effect: 'Allow', Action: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'], Resource: t.endpointArn },
@@ -112,8 +112,8 @@ export function pipelineTaskPolicy(t: RoleTargets, sagemakerRoleArn: pulumi.Inpu
     },
     listPrefixes('ListOwnPrefixes', t.bucketArn, raw, runs, models, manifests),
     { Sid: 'ReadRunsModelsManifests', Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects(t.bucketArn, runs, models, manifests) },
+    // Reports go to runs/<run>/report.json, manifests to manifests/; runs/ expires by lifecycle rule.
     { Sid: 'WriteReportsAndManifests', Effect: 'Allow', Action: ['s3:PutObject'], Resource: objects(t.bucketArn, runs, manifests) },
-    { Sid: 'CleanUpRunScratch', Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: objects(t.bucketArn, runs) },
   ]);
 }
 

@@ -180,8 +180,16 @@ export class UnknownMockError extends Error {
 /**
  * Mocks that answer like AWS would for every resource type and invoke the program uses, and fail
  * loudly on anything else, so a new resource type cannot slip into the plan with made-up outputs.
+ * By default an unknown type or invoke throws. With `reportUnknown`, it is reported there instead and
+ * answered with its own inputs, so the program runs to its end (a thrown mock error surfaces in the
+ * program as unhandled rejections of Pulumi's internal promises) and the caller fails the plan then.
  */
-export function planMocks(account: PlanAccount, preview: boolean): pulumi.runtime.Mocks {
+export function planMocks(account: PlanAccount, preview: boolean, reportUnknown?: (message: string) => void): pulumi.runtime.Mocks {
+  const unknown = (message: string, inputs: Inputs) => {
+    if (reportUnknown === undefined) throw new UnknownMockError(message);
+    reportUnknown(message);
+    return inputs;
+  };
   return {
     newResource(args) {
       const inputs = args.inputs as Inputs;
@@ -194,11 +202,17 @@ export function planMocks(account: PlanAccount, preview: boolean): pulumi.runtim
           return { id, state: { ...inputs, ...state } };
         }
         if (LOCAL_COMPONENT.test(args.type)) return { id: '', state: {} };
-        throw new UnknownMockError(`The offline plan has no mock for component type ${args.type} (resource "${args.name}"); add it to infra/plan/mocks.ts`);
+        return {
+          id: '',
+          state: unknown(`The offline plan has no mock for component type ${args.type} (resource "${args.name}"); add it to infra/plan/mocks.ts`, inputs),
+        };
       }
       const outputsFor = CUSTOM[args.type];
       if (outputsFor === undefined) {
-        throw new UnknownMockError(`The offline plan has no mock for resource type ${args.type} (resource "${args.name}"); add it to infra/plan/mocks.ts`);
+        return {
+          id: `${args.name}-unmocked`,
+          state: unknown(`The offline plan has no mock for resource type ${args.type} (resource "${args.name}"); add it to infra/plan/mocks.ts`, inputs),
+        };
       }
       const { id, state } = outputsFor(args.name, inputs, account, preview);
       if (!preview) return { id, state: { ...inputs, ...state } };
@@ -224,7 +238,7 @@ export function planMocks(account: PlanAccount, preview: boolean): pulumi.runtim
           return { names, zoneIds: names.map((_, i) => `${account.region.slice(0, 3)}-az${i + 1}`), id: account.region, groupNames: [account.region] };
         }
         default:
-          throw new UnknownMockError(`The offline plan has no mock for the invoke ${args.token}; add it to infra/plan/mocks.ts`);
+          return unknown(`The offline plan has no mock for the invoke ${args.token}; add it to infra/plan/mocks.ts`, {});
       }
     },
   };

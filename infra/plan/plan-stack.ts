@@ -11,6 +11,8 @@ export interface PlannedResource {
   type: string;
   name: string;
   custom: boolean;
+  /** The id the provider assigned (empty for components, and in a preview). */
+  id?: string;
   parent?: string;
   inputs: Record<string, unknown>;
   outputs: Record<string, unknown>;
@@ -67,12 +69,15 @@ export async function planStack(options: PlanStackOptions): Promise<StackPlan> {
   const account: PlanAccount = { accountId: PLAN_ACCOUNT_ID, region: config['aws:region'] ?? 'us-east-1', partition: 'aws' };
 
   pulumi.runtime.setAllConfig(config);
-  await pulumi.runtime.setMocks(planMocks(account, preview), project, options.stack, preview);
+  const unmocked: string[] = [];
+  await pulumi.runtime.setMocks(planMocks(account, preview, (message) => unmocked.push(message)), project, options.stack, preview);
   const recorder = recordRegistrations();
 
   const program = options.program ?? (async () => (await import('../program.js')).forecastFleet());
   await pulumi.runtime.runInPulumiStack(async () => program());
   await waitForRegistrations();
+  const failures = [...unmocked, ...recorder.failures()];
+  if (failures.length > 0) throw new PlanError(`The program could not be planned:\n${failures.map((failure) => `  - ${failure}`).join('\n')}`);
   const resources = recorder.resources();
   // The stack's outputs as the engine stores them: what the root stack resource registered.
   const stackResource = resources.find((resource) => resource.type === ROOT_STACK_TYPE);
@@ -128,6 +133,7 @@ interface RegisterResourceRequest {
 }
 interface RegisterResourceResponse {
   getUrn(): string;
+  getId(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 interface RegisterOutputsRequest {
@@ -135,7 +141,11 @@ interface RegisterOutputsRequest {
   getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 type Callback<T> = (error: Error | null, response?: T) => void;
+interface InvokeRequest {
+  getTok(): string;
+}
 interface MockMonitor {
+  invoke(request: InvokeRequest, callback: Callback<unknown>): void;
   newUrn(parent: string, type: string, name: string): string;
   registerResource(request: RegisterResourceRequest, callback: Callback<RegisterResourceResponse>): void;
   registerResourceOutputs(request: RegisterOutputsRequest, callback: Callback<unknown>): void;
@@ -148,9 +158,12 @@ const ROOT_STACK_TYPE = 'pulumi:pulumi:Stack';
  * its register request carries parent, provider, dependencies and property dependencies, as the engine
  * receives them.
  */
-function recordRegistrations(): { resources(): PlannedResource[] } {
+function recordRegistrations(): { resources(): PlannedResource[]; failures(): string[] } {
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
   const recorded = new Map<string, PlannedResource>();
+  // A failed registration or invoke may surface in the program only as an output that never
+  // resolves; it is collected here so the plan fails loudly instead.
+  const failures: string[] = [];
 
   // The engine leaves the root stack out of its children's URNs; the mock monitor does not.
   const newUrn = monitor.newUrn.bind(monitor);
@@ -159,6 +172,7 @@ function recordRegistrations(): { resources(): PlannedResource[] } {
   const registerResource = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request, callback) => {
     registerResource(request, (error, response) => {
+      if (error !== null) failures.push(`${request.getType()} "${request.getName()}": ${error.message}`);
       if (error === null && response !== undefined) {
         const propertyDependencies: Record<string, string[]> = {};
         request.getPropertydependenciesMap().forEach((value, key) => {
@@ -175,6 +189,7 @@ function recordRegistrations(): { resources(): PlannedResource[] } {
           dependencies: [...new Set(request.getDependenciesList())],
           propertyDependencies,
         };
+        if (response.getId() !== '') resource.id = response.getId();
         if (request.getParent() !== '') resource.parent = request.getParent();
         if (request.getProvider() !== '') resource.provider = request.getProvider();
         recorded.set(urn, resource);
@@ -191,7 +206,15 @@ function recordRegistrations(): { resources(): PlannedResource[] } {
     registerResourceOutputs(request, callback);
   };
 
-  return { resources: () => [...recorded.values()] };
+  const invoke = monitor.invoke.bind(monitor);
+  monitor.invoke = (request, callback) => {
+    invoke(request, (error, response) => {
+      if (error !== null) failures.push(`invoke ${request.getTok()}: ${error.message}`);
+      callback(error, response);
+    });
+  };
+
+  return { resources: () => [...recorded.values()], failures: () => [...failures] };
 }
 
 function parentType(urn: string): string | undefined {

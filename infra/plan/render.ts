@@ -1,3 +1,4 @@
+import { summarizeRoleGrants } from './iam-summary.js';
 import type { PlannedResource, StackPlan } from './plan-stack.js';
 import { UNKNOWN } from './plan-stack.js';
 
@@ -175,12 +176,18 @@ export function renderPlan(plan: StackPlan): string {
 
   lines.push('Resources by type');
   const counts = new Map<string, number>();
-  for (const resource of custom) counts.set(resource.type, (counts.get(resource.type) ?? 0) + 1);
+  for (const resource of custom) counts.set(shortType(resource.type), (counts.get(shortType(resource.type)) ?? 0) + 1);
   const width = Math.max(...[...counts.keys()].map((type) => type.length));
   for (const [type, count] of [...counts.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`  ${type.padEnd(width)}  ${count}`);
   }
-  lines.push(`  ${'total'.padEnd(width)}  ${custom.length}`, '', 'Outputs');
+  lines.push(`  ${'total'.padEnd(width)}  ${custom.length}`, '', 'IAM actions allowed per role');
+  for (const grant of summarizeRoleGrants(plan)) {
+    const star = grant.starResourceStatements.length === 0 ? '' : `; Resource "*" only in ${grant.starResourceStatements.join(', ')}`;
+    const wildcards = grant.wildcardActions.length === 0 ? 'no wildcard actions' : `WILDCARD ${grant.wildcardActions.join(', ')}`;
+    lines.push(`  ${grant.role} (${grant.trustedBy}): ${grant.actions.length} actions, ${wildcards}${star}`);
+  }
+  lines.push('', 'Outputs');
   for (const [key, value] of Object.entries(plan.outputs)) lines.push(`  ${key}: ${show(value)}`);
   return lines.join('\n');
 }
