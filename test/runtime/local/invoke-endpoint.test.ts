@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import test from 'ava';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteEndpointCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, ModelError, ModelNotReadyException, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
+import { provisionLocalStack } from '../../../runtime/local/bootstrap.js';
+import { removeModels, trainModels, type TrainedModels } from '../../containers/inference-fixtures.js';
+import { startLocal, waitFor, type LocalAwsFixture } from './local-aws-fixture.js';
+
+const BUCKET = 'forecast-local';
+const ENDPOINT = 'forecast-local';
+let models: TrainedModels;
+
+test.before(async () => {
+  models = await trainModels(6, 'run-a');
+});
+test.after.always(async () => {
+  if (models) await removeModels(models);
+});
+
+async function serving(t: Parameters<Parameters<typeof test>[1]>[0], options: Parameters<typeof startLocal>[1] = {}): Promise<LocalAwsFixture> {
+  const local = await startLocal(t, options);
+  await provisionLocalStack({ endpointUrl: local.aws.endpointUrl, bucket: BUCKET, endpointName: ENDPOINT });
+  for (const [customerId, archive] of models.archives) {
+    await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/run-a/${customerId}.tar.gz`, Body: await readFile(archive) }));
+  }
+  return local;
+}
+
+const invoke = (local: LocalAwsFixture, targetModel: string, body = '{"period": 7}') =>
+  local.runtime.send(new InvokeEndpointCommand({ EndpointName: ENDPOINT, TargetModel: targetModel, ContentType: 'application/json', Body: new TextEncoder().encode(body) }));
+
+const parse = (output: { Body?: Uint8Array }) => JSON.parse(new TextDecoder().decode(output.Body)) as { customerId: string; model: string; forecast: { yhat: number }[] };
+
+test('provisioning is idempotent and the MME endpoint answers every model through the real SDK', async (t) => {
+  const local = await serving(t);
+  await provisionLocalStack({ endpointUrl: local.aws.endpointUrl, bucket: BUCKET, endpointName: ENDPOINT });
+  const endpoint = await local.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT }));
+  t.is(endpoint.EndpointStatus, 'InService');
+  for (const customerId of models.archives.keys()) {
+    const output = await invoke(local, `run-a/${customerId}.tar.gz`);
+    t.regex(output.ContentType ?? '', /^application\/json/);
+    t.is(output.InvokedProductionVariant, 'AllTraffic');
+    const answer = parse(output);
+    t.is(String(answer.customerId), customerId);
+    t.is(answer.model, `run-a/${customerId}.tar.gz`);
+    t.is(answer.forecast.length, 7);
+  }
+  // The seed's doubly encoded payload goes through untouched.
+  t.is(parse(await invoke(local, 'run-a/0.tar.gz', JSON.stringify('{"period": 3}'))).forecast.length, 3);
+});
+
+test('an unknown endpoint, a missing model and a bad payload raise the SDK named exceptions', async (t) => {
+  const local = await serving(t);
+  const unknownEndpoint = await t.throwsAsync(
+    local.runtime.send(new InvokeEndpointCommand({ EndpointName: 'nope', TargetModel: 'run-a/0.tar.gz', Body: new TextEncoder().encode('{"period":7}') })),
+    { instanceOf: ValidationError },
+  );
+  t.is(unknownEndpoint?.message, 'Endpoint nope of account 000000000000 not found.');
+  t.is(unknownEndpoint?.$metadata.httpStatusCode, 400);
+
+  const missing = await t.throwsAsync(invoke(local, 'run-a/999.tar.gz'), { instanceOf: ValidationError });
+  t.regex(missing?.message ?? '', /Failed to download model data\(bucket: forecast-local, key: models\/run-a\/999\.tar\.gz\)/);
+
+  const bad = await t.throwsAsync<ModelError>(invoke(local, 'run-a/0.tar.gz', '{"period": "soon"}'), { instanceOf: ModelError });
+  t.is(bad?.OriginalStatusCode, 400);
+  t.is(bad?.$metadata.httpStatusCode, 424);
+  t.regex(bad?.message ?? '', /^Received client error \(400\) from primary with message "/);
+  t.regex(bad?.OriginalMessage ?? '', /period/);
+
+  const noTarget = await t.throwsAsync(
+    local.runtime.send(new InvokeEndpointCommand({ EndpointName: ENDPOINT, Body: new TextEncoder().encode('{"period":7}') })),
+    { instanceOf: ValidationError },
+  );
+  t.regex(noTarget?.message ?? '', /TargetModel/);
+  // Errors leave the model serving.
+  t.is(parse(await invoke(local, 'run-a/0.tar.gz')).forecast.length, 7);
+});
+
+test('under a small model budget, least recently used models are unloaded and every answer stays right', async (t) => {
+  const sizes = await Promise.all([...models.dirs.values()].map(async (dir) => (await readFile(`${dir}/model.json`)).length));
+  const budget = Math.max(...sizes) * 2 + 1;
+  const local = await serving(t, { modelMemoryBudgetBytes: budget });
+  const ids = [...models.archives.keys()];
+  for (let round = 0; round < 2; round++) {
+    for (const customerId of ids) {
+      const answer = parse(await invoke(local, `run-a/${customerId}.tar.gz`));
+      t.is(String(answer.customerId), customerId);
+    }
+  }
+  const port = Number(/inference container on port (\d+)/.exec(local.lines.join('\n'))?.[1]);
+  const loaded = (await (await fetch(`http://127.0.0.1:${port}/models`)).json()) as { models: unknown[] };
+  t.true(loaded.models.length <= 2, `at most 2 models stay loaded under a budget of 2 (loaded: ${loaded.models.length})`);
+  t.true(local.lines.filter((line) => line.includes('model-unloaded')).length >= ids.length, 'models were unloaded to stay under the budget');
+});
+
+test('a load slower than the wait limit answers ModelNotReadyException, concurrent first calls share one load, and the model then serves', async (t) => {
+  const local = await serving(t, { modelLoadWaitMs: 1 });
+  await t.throwsAsync(invoke(local, 'run-a/1.tar.gz'), { instanceOf: ModelNotReadyException });
+  const answer = await waitFor(
+    () => invoke(local, 'run-a/1.tar.gz').then(parse, (error: Error) => error.name),
+    (value) => typeof value !== 'string',
+    10_000,
+    'the model to load',
+  );
+  t.is(String((answer as { customerId: string }).customerId), '1');
+
+  const results = await Promise.allSettled(Array.from({ length: 8 }, () => invoke(local, 'run-a/2.tar.gz')));
+  t.true(results.every((r) => r.status === 'rejected' && r.reason instanceof ModelNotReadyException));
+  await waitFor(() => invoke(local, 'run-a/2.tar.gz').then(() => true, () => false), (ok) => ok, 10_000, 'model 2');
+  const loads = local.lines.filter((line) => line.includes('"model-loaded"') && line.includes('"customerId":"2"'));
+  t.is(loads.length, 1, 'eight concurrent first calls loaded the model once');
+});
+
+test('a deleted endpoint stops its container and is no longer found', async (t) => {
+  const local = await serving(t);
+  await local.sagemaker.send(new DeleteEndpointCommand({ EndpointName: ENDPOINT }));
+  await waitFor(
+    () => local.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })).then((e) => e.EndpointStatus, (error: Error) => error.name),
+    (status) => status === 'ValidationException',
+    10_000,
+    'the endpoint to be deleted',
+  );
+  await t.throwsAsync(invoke(local, 'run-a/0.tar.gz'), { instanceOf: ValidationError });
+});
