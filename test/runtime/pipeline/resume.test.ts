@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import test from 'ava';
+import { HeadObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
+import { CURRENT_MANIFEST_KEY, parseManifest } from '../../../runtime/pipeline/manifest.js';
+import type { RunReport } from '../../../runtime/pipeline/report.js';
+import { PipelineRunError, runPipeline } from '../../../runtime/pipeline/run-pipeline.js';
+import { startLocalPipeline, type LocalPipeline } from './local-pipeline.js';
+
+const CUSTOMERS = 16;
+const NIGHT = '2026-11-26T01:00:00Z';
+const RUN_ID = '20261126-0200';
+const FAST_POLL = { minDelayMs: 100, maxDelayMs: 500 };
+
+async function modelEtags(local: LocalPipeline): Promise<Map<string, string>> {
+  const etags = new Map<string, string>();
+  for await (const page of paginateListObjectsV2({ client: local.deps.s3 }, { Bucket: local.bucket, Prefix: `models/${RUN_ID}/` })) {
+    for (const object of page.Contents ?? []) if (object.Key?.endsWith('.tar.gz')) etags.set(object.Key, object.ETag ?? '');
+  }
+  return etags;
+}
+
+/** The pid local mode recorded for one training instance, once it is running. */
+async function instancePid(local: LocalPipeline, jobName: string, host: string): Promise<number> {
+  const file = path.join(local.dataDir, 'jobs', jobName, `${host}.pid`);
+  for (;;) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (/^\d+\s*$/.test(text)) return Number(text);
+    await sleep(50);
+  }
+}
+
+test('a training instance killed midway: nothing is published, and the rerun resumes from checkpoints', async (t) => {
+  const local = await startLocalPipeline(t, { checkpointIntervalMs: 100 });
+  await local.putRawData({ customers: CUSTOMERS, days: 240, noise: 0.02 });
+  const config = local.config({ [PIPELINE_ENV.scheduledTime]: NIGHT });
+
+  const firstRun = runPipeline({ config, deps: local.deps, backoff: FAST_POLL });
+  const trainJob = `forecast-${RUN_ID}-train`;
+  const pid = await instancePid(local, trainJob, 'algo-2');
+  // Midway: some models are checkpointed, the shard is not finished.
+  while ((await modelEtags(local)).size < 2) await sleep(50);
+  process.kill(pid, 'SIGKILL');
+
+  const error = await t.throwsAsync(firstRun, { instanceOf: PipelineRunError });
+  t.regex(error.message, new RegExp(`training job ${trainJob} ended Failed`));
+  t.is(error.report.status, 'failed');
+  const failedReport = JSON.parse(await local.getText(`runs/${RUN_ID}/report.json`)) as RunReport;
+  t.is(failedReport.status, 'failed');
+  await t.throwsAsync(local.deps.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: CURRENT_MANIFEST_KEY })));
+
+  const checkpointed = await modelEtags(local);
+  t.log(`${checkpointed.size}/${CUSTOMERS} models checkpointed before the kill`);
+  t.true(checkpointed.size >= 2 && checkpointed.size < CUSTOMERS);
+
+  const rerun = await runPipeline({ config, deps: local.deps, backoff: FAST_POLL });
+  const [processing, training] = rerun.report.steps;
+  t.like(processing, { step: 'processing', outcome: 'skipped' });
+  t.like(training, { step: 'training', outcome: 'retried', jobName: `${trainJob}-r2`, attempt: 2 });
+  t.is(training?.previousFailures?.[0]?.jobName, trainJob);
+  t.deepEqual(Object.keys(rerun.manifest.models).length, CUSTOMERS);
+  t.deepEqual(parseManifest(await local.getText(CURRENT_MANIFEST_KEY)), rerun.manifest);
+
+  // Models finished before the kill were restored, not refit: their objects are byte for byte the same.
+  const after = await modelEtags(local);
+  t.is(after.size, CUSTOMERS);
+  for (const [key, etag] of checkpointed) t.is(after.get(key), etag, `${key} was trained again`);
+});
