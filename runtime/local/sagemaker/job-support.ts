@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar';
-import type { InternalS3 } from '../s3/internal-client.js';
+import { isNotFound, type InternalS3 } from '../s3/internal-client.js';
 import { distributeKeys, relativeKey, type DistributionType } from './data-distribution.js';
 import type { S3Location } from './validation.js';
 
@@ -45,7 +45,12 @@ export async function downloadInput(
   hosts: readonly string[],
   destination: (host: string) => string,
 ): Promise<Map<string, number>> {
-  const keys = (await s3.listKeys(source.bucket, source.key)).filter((key) => !key.endsWith('/'));
+  const keys = (
+    await s3.listKeys(source.bucket, source.key).catch((error: unknown) => {
+      if (isNotFound(error)) throw new Error(`ClientError: cannot read s3://${source.bucket}/${source.key}: the bucket does not exist`);
+      throw error;
+    })
+  ).filter((key) => !key.endsWith('/'));
   if (keys.length === 0) throw new Error(`ClientError: no S3 objects found under s3://${source.bucket}/${source.key}`);
   const shards = distributeKeys(keys, hosts, distribution);
   const work = [...shards].flatMap(([host, hostKeys]) => hostKeys.map((key) => ({ host, key })));
