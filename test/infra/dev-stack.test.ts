@@ -150,11 +150,11 @@ test('the task environment is exactly what the pipeline reads, and the pipeline 
   const expected = Object.values(PIPELINE_ENV).filter((name) => name !== PIPELINE_ENV.scheduledTime).sort();
   t.deepEqual(names, expected);
   const config = pipelineConfig();
-  t.is<unknown>(config.bucket, one(plan, 'aws:s3/bucket:Bucket').outputs['bucket']);
+  t.is<unknown, unknown>(config.bucket, one(plan, 'aws:s3/bucket:Bucket').outputs['bucket']);
   t.is(config.endpointName, 'forecast-fleet-dev');
-  t.is<unknown>(config.sagemakerRoleArn, sagemakerRole().outputs['arn']);
-  t.is<unknown>(config.processing.image, plan.outputs['processingImageUri']);
-  t.is<unknown>(config.training.image, plan.outputs['trainingImageUri']);
+  t.is<unknown, unknown>(config.sagemakerRoleArn, sagemakerRole().outputs['arn']);
+  t.is<unknown, unknown>(config.processing.image, plan.outputs['processingImageUri']);
+  t.is<unknown, unknown>(config.training.image, plan.outputs['trainingImageUri']);
   t.is(config.training.instanceCount, 2);
   t.true(config.training.spot);
   t.deepEqual(config.training.hyperparameters, { holdout_days: '28' });
