@@ -1,14 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { planStack, readStackConfig } from '../../infra/plan/plan-stack.js';
-import { policies, policyPackName } from '../pack.js';
-import { analyzeStackWithPack } from './check.js';
-import { stackFromPlan } from './from-plan.js';
 import type { PolicyPackConfigFile } from './pack-config.js';
-import { PolicyPackConfigError } from './pack-config.js';
-import { renderReport } from './report.js';
 
 const USAGE = `Usage: npm run policy -- --stack NAME [options]
 
@@ -74,12 +68,6 @@ function parseOverrides(assignments: readonly string[]): Record<string, string> 
   return overrides;
 }
 
-async function packVersion(): Promise<string> {
-  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
-  const pkg = JSON.parse(await readFile(file, 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
-
 export async function main(args: readonly string[]): Promise<number> {
   let options;
   try {
@@ -110,23 +98,21 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     const overrides = parseOverrides(options.set);
     const packConfig = await loadPackConfig(options.config);
+    // Loaded only now: the program and the AWS SDK take seconds to load, usage errors should not.
+    const { runPolicyCheck } = await import('./run-check.js');
     const program = await loadProgram(options.program);
-    const started = performance.now();
-    const plan = await planStack({ stack: options.stack, config: overrides, preview: options.preview, ...(program ? { program } : {}) });
-    const planned = performance.now();
-    const stackConfig = { ...(await readStackConfig(plan.project, options.stack)), ...overrides };
-    const analysis = await analyzeStackWithPack(policies, stackFromPlan(plan.resources, stackConfig), packConfig ? { config: packConfig } : {});
-    const seconds = { plan: (planned - started) / 1000, policies: (performance.now() - planned) / 1000 };
-    if (options.json) {
-      console.log(JSON.stringify({ pack: policyPackName, project: plan.project, stack: plan.stack, preview: options.preview, seconds, ...analysis }, null, 2));
-    } else {
-      const remediation = new Map(policies.flatMap((p) => (p.remediationSteps ? [[p.name, p.remediationSteps] as const] : [])));
-      const context = { packName: policyPackName, packVersion: await packVersion(), project: plan.project, stack: plan.stack, preview: options.preview, remediation };
-      console.log(renderReport(analysis, context, seconds));
-    }
-    return analysis.mandatory > 0 ? 1 : 0;
+    const result = await runPolicyCheck({
+      stack: options.stack,
+      overrides,
+      preview: options.preview,
+      json: options.json,
+      ...(packConfig ? { packConfig } : {}),
+      ...(program ? { program } : {}),
+    });
+    console.log(result.output);
+    return result.exitCode;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof PolicyPackConfigError) {
+    if (error instanceof UsageError || (error instanceof Error && error.name === 'PolicyPackConfigError')) {
       console.error(error.message);
       return EXIT_USAGE;
     }
