@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import S3rver from 's3rver';
 import { AwsChunkedDecoder, decodedHeaders, isAwsChunked } from './aws-chunked.js';
 import { patchFilesystemStore } from './filesystem-store.js';
+import { patchListObjectsV2 } from './list-objects-v2.js';
 
 const require = createRequire(import.meta.url);
 
@@ -36,6 +37,7 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
   const S3Object = require('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: null, metadata: Record<string, string>) => unknown;
   patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata));
   const accounts = require('s3rver/lib/models/account.js') as S3rverAccounts;
+  patchListObjectsV2();
   const handler = server.callback();
 
   return {

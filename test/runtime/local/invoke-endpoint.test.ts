@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteEndpointCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, ModelError, ModelNotReadyException, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
@@ -18,7 +18,7 @@ test.after.always(async () => {
   if (models) await removeModels(models);
 });
 
-async function serving(t: Parameters<Parameters<typeof test>[1]>[0], options: Parameters<typeof startLocal>[1] = {}): Promise<LocalAwsFixture> {
+async function serving(t: ExecutionContext, options: Parameters<typeof startLocal>[1] = {}): Promise<LocalAwsFixture> {
   const local = await startLocal(t, options);
   await provisionLocalStack({ endpointUrl: local.aws.endpointUrl, bucket: BUCKET, endpointName: ENDPOINT });
   for (const [customerId, archive] of models.archives) {

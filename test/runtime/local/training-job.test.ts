@@ -99,7 +99,7 @@ test('an instance killed midway fails the job as SageMaker reports it, keeps the
   t.true(survivors.length >= 4 && survivors.length < customers.length, `some but not all customers have checkpoints (${survivors.length})`);
   for (const object of survivors) {
     const file = path.join(local.dataDir, 'check.tar.gz');
-    const body = await local.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: object.Key }));
+    const body = await local.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: object.Key ?? '' }));
     await writeFile(file, await body.Body!.transformToByteArray());
     const doc = await readModelArchive(file);
     t.is(`models/r1/${doc.customerId}.tar.gz`, object.Key, 'every uploaded checkpoint is a whole, valid model');
