@@ -26,8 +26,8 @@ export interface LocalPipeline {
   readonly deps: PipelineDeps;
   /** The pipeline's configuration from its environment variables, with overrides. */
   config(overrides?: Record<string, string>): PipelineConfig;
-  /** Writes a generated data set as one raw drop. */
-  putRawData(options: Partial<DatasetOptions>, key?: string): Promise<void>;
+  /** Writes a generated data set as one raw drop, keeping the rows `keepRow` accepts (all by default). */
+  putRawData(options: Partial<DatasetOptions>, keepRow?: (row: string) => boolean): Promise<void>;
   getText(key: string): Promise<string>;
 }
 
@@ -78,9 +78,10 @@ export async function startLocalPipeline(t: ExecutionContext, options: { checkpo
     endpointName: TEST_ENDPOINT,
     deps,
     config: (overrides = {}) => readPipelineConfig({ ...baseEnv, ...overrides }),
-    async putRawData(datasetOptions, key = 'raw/energy.csv') {
-      const body = [...datasetChunks(datasetOptions)].join('');
-      await deps.s3.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: key, Body: body, ContentType: 'text/csv' }));
+    async putRawData(datasetOptions, keepRow = () => true) {
+      const [header, ...rows] = [...datasetChunks(datasetOptions)].join('').trimEnd().split('\n');
+      const body = `${[header, ...rows.filter(keepRow)].join('\n')}\n`;
+      await deps.s3.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: 'raw/energy.csv', Body: body, ContentType: 'text/csv' }));
     },
     async getText(key) {
       const response = await deps.s3.send(new GetObjectCommand({ Bucket: TEST_BUCKET, Key: key }));

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { createForecastClient } from '../../../runtime/client/forecast-client.js';
 import { parseForecastResponse } from '../../../runtime/client/forecast-wire.js';
@@ -7,7 +8,8 @@ import { main as pipelineContainerMain } from '../../../containers/pipeline/main
 import { CURRENT_MANIFEST_KEY, historyManifestKey, parseManifest } from '../../../runtime/pipeline/manifest.js';
 import type { RunReport } from '../../../runtime/pipeline/report.js';
 import { formatPipelineEvent, runPipeline, type PipelineEvent } from '../../../runtime/pipeline/run-pipeline.js';
-import { startLocalPipeline } from './local-pipeline.js';
+import { validateRun } from '../../../runtime/pipeline/validation.js';
+import { FAST_HYPERPARAMETERS, startLocalPipeline } from './local-pipeline.js';
 
 const CUSTOMERS = 6;
 const FIRST_NIGHT = '2026-11-26T01:00:00Z';
@@ -63,8 +65,10 @@ test.serial('end to end on 2 instances, then a second night publishes new model 
   t.deepEqual(rerun.report.steps.slice(0, 2).map((s) => s.outcome), ['skipped', 'skipped']);
   t.deepEqual(parseManifest(await local.getText(CURRENT_MANIFEST_KEY)), first.manifest);
 
-  // Night 2: fresh data, and the pipeline container's entrypoint with the SDK's standard environment.
-  await local.putRawData({ customers: CUSTOMERS, days: 121, noise: 0.02, weekly: 0.1, seed: 7 });
+  // Night 2: fresh data, except that customer 5 has too little history to train, and the pipeline
+  // container's entrypoint with the SDK's standard environment.
+  const short = '5';
+  await local.putRawData({ customers: CUSTOMERS, days: 121, noise: 0.02, weekly: 0.1, seed: 7 }, (row) => !row.startsWith(`${short},`) || row > `${short},2022-04-22`);
   const saved = { ...process.env };
   t.teardown(() => {
     process.env = saved;
@@ -80,7 +84,7 @@ test.serial('end to end on 2 instances, then a second night publishes new model 
     [PIPELINE_ENV.trainingImage]: 'forecast-fleet/training:local',
     [PIPELINE_ENV.endpointName]: local.endpointName,
     [PIPELINE_ENV.trainingInstanceCount]: '2',
-    [PIPELINE_ENV.hyperparameters]: JSON.stringify({ workers: '1', uncertainty_samples: '50', n_changepoints: '10' }),
+    [PIPELINE_ENV.hyperparameters]: JSON.stringify({ ...FAST_HYPERPARAMETERS, max_failed_fraction: '0.5' }),
     [PIPELINE_ENV.scheduleTimezone]: 'Europe/Paris',
     [PIPELINE_ENV.scheduledTime]: SECOND_NIGHT,
   });
@@ -88,7 +92,14 @@ test.serial('end to end on 2 instances, then a second night publishes new model 
 
   const second = parseManifest(await local.getText(CURRENT_MANIFEST_KEY));
   t.is(second.runId, '20261127-0200');
-  for (const id of ids) {
+  const secondReport = JSON.parse(await local.getText('runs/20261127-0200/report.json')) as RunReport;
+  t.like(secondReport.counts, { customers: CUSTOMERS, modelsValid: CUSTOMERS - 1, modelsInvalid: 1, manifestEntries: CUSTOMERS, keptPrevious: 1 });
+  t.deepEqual(secondReport.failures?.map((f) => f.customerId), [short]);
+  // The customer without a new model keeps the first night's, and is still served.
+  t.deepEqual(second.models[short], first.manifest.models[short]);
+  const kept = await client.forecast(short, 7);
+  t.is(kept.runId, '20261126-0200');
+  for (const id of ids.filter((i) => i !== short)) {
     t.is(second.models[id]?.targetModel, `20261127-0200/${id}.tar.gz`);
     const forecast = await client.forecast(id, 7);
     t.is(forecast.runId, '20261127-0200', `customer ${id} was served a stale model`);
@@ -99,4 +110,13 @@ test.serial('end to end on 2 instances, then a second night publishes new model 
     new InvokeEndpointCommand({ EndpointName: local.endpointName, TargetModel: '20261126-0200/0.tar.gz', ContentType: 'application/json', Body: '{"period":7}' }),
   );
   t.is(parseForecastResponse(old.Body ?? '').runId, '20261126-0200');
+
+  // Validation reads every archive: a corrupt one is refused with the reason, like a missing one.
+  await local.deps.s3.send(new PutObjectCommand({ Bucket: local.bucket, Key: 'models/20261127-0200/3.tar.gz', Body: 'not a tar.gz' }));
+  const check = await validateRun({ ...local.deps, bucket: local.bucket, runId: '20261127-0200', endpointName: local.endpointName, sampleSize: 2 });
+  t.deepEqual(Object.keys(check.valid), ['0', '1', '2', '4']);
+  t.deepEqual(check.failures.map((f) => f.customerId), ['3', '5']);
+  t.regex(check.failures[0]?.reason ?? '', /unreadable model/);
+  t.regex(check.failures[1]?.reason ?? '', /no model at s3:\/\/forecast-test\/models\/20261127-0200\/5\.tar\.gz/);
+  t.true(check.sampled.every((s) => s.ok));
 });
