@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { MAX_JOB_NAME_PREFIX_LENGTH } from '../runtime/config/pipeline-config.js';
+
+export { MAX_JOB_NAME_PREFIX_LENGTH };
 
 /**
  * Physical names the stack fixes itself, derived from project and stack. They are fixed (rather than
@@ -22,8 +25,6 @@ export interface StackNames {
   readonly alarm: (what: string) => string;
 }
 
-/** The pipeline's limit (runtime/config/pipeline-config.ts): room is left for `-<runId>-process-r99`. */
-export const MAX_JOB_NAME_PREFIX_LENGTH = 36;
 /** S3 `bucketPrefix` may be at most 37 characters (the provider appends a 26-character unique id). */
 const MAX_BUCKET_PREFIX_LENGTH = 37;
 

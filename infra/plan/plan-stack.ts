@@ -74,8 +74,19 @@ export async function planStack(options: PlanStackOptions): Promise<StackPlan> {
   const recorder = recordRegistrations();
 
   const program = options.program ?? (async () => (await import('../program.js')).forecastFleet());
-  await pulumi.runtime.runInPulumiStack(async () => program());
+  // A program error is rethrown after the stack has settled: thrown inside the stack, it would also
+  // reject Pulumi's internal promises, which nobody awaits.
+  let programError: { error: unknown } | undefined;
+  await pulumi.runtime.runInPulumiStack(async () => {
+    try {
+      return await program();
+    } catch (error) {
+      programError = { error };
+      return undefined;
+    }
+  });
   await waitForRegistrations();
+  if (programError !== undefined) throw programError.error;
   const failures = [...unmocked, ...recorder.failures()];
   if (failures.length > 0) throw new PlanError(`The program could not be planned:\n${failures.map((failure) => `  - ${failure}`).join('\n')}`);
   const resources = recorder.resources();
