@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import initAugursProphet, { Prophet } from '@bsull/augurs/prophet';
-import type { ProphetOptimizeOutput, ProphetOptions } from '@bsull/augurs/prophet';
+import type { ProphetOptimizeOptions, ProphetOptimizeOutput, ProphetOptions } from '@bsull/augurs/prophet';
 import { ModelArtifactError, historyHash } from './model-artifact.js';
 import type { ModelDocument, ModelFit, ProphetSettings } from './model-artifact.js';
 
@@ -197,20 +197,20 @@ export function fitProphet(history: History, settings: ProphetSettings, opts: { 
   };
   const options = prophetOptions(settings, recording, opts.uncertaintySamples ?? settings.uncertaintySamples);
   const training = { ds: [...history.ds], y: [...history.y] };
-  let prophet = new Prophet(options);
-  try {
-    prophet.fit(training);
-  } catch (lbfgsError) {
-    // As Python Prophet does: when L-BFGS's line search gives up, retry the fit with Newton.
-    prophet.free();
-    prophet = new Prophet(options);
+  let prophet: Prophet | undefined;
+  const failures: string[] = [];
+  for (const attempt of FIT_ATTEMPTS) {
+    const candidate = new Prophet(options);
     try {
-      prophet.fit(training, { algorithm: 'newton' });
-    } catch (newtonError) {
-      prophet.free();
-      throw new Error(`Prophet could not fit the series (L-BFGS: ${firstLine(lbfgsError)}; Newton: ${firstLine(newtonError)})`);
+      candidate.fit(training, attempt.options);
+      prophet = candidate;
+      break;
+    } catch (error) {
+      candidate.free();
+      failures.push(`${attempt.name}: ${firstLine(error)}`);
     }
   }
+  if (!prophet) throw new Error(`Prophet could not fit the series (${failures.join('; ')})`);
   if (!captured) {
     prophet.free();
     throw new Error('Prophet finished fitting without calling the optimizer');
@@ -240,11 +240,23 @@ export function fitProphet(history: History, settings: ProphetSettings, opts: { 
   return Object.assign(wrap(prophet, isDaily(history.ds)), { fit });
 }
 
+/** The useful part of augurs' nested optimizer errors (Stan's own reason when there is one). */
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('Error'));
-  return lines[0] ?? message.split('\n')[0] ?? message;
+  const stan = /terminated with error:\s*\n\s*([^\n]+)/.exec(message)?.[1];
+  return (stan ?? message.split('\n')[0] ?? message).trim();
 }
+
+/**
+ * Stan's L-BFGS sometimes stops with "line search failed" (Python Prophet then retries with Newton,
+ * which the WebAssembly build cannot run: it traps). These retries recovered most such series.
+ */
+const FIT_ATTEMPTS: { name: string; options?: ProphetOptimizeOptions }[] = [
+  { name: 'L-BFGS' },
+  { name: 'BFGS', options: { algorithm: 'bfgs' } },
+  { name: 'L-BFGS with a smaller first step', options: { algorithm: 'lbfgs', initAlpha: 1e-4 } },
+  { name: 'L-BFGS with a looser gradient tolerance', options: { algorithm: 'lbfgs', tolRelGrad: 1e8 } },
+];
 
 const NO_LOGS = { debug: '', info: '', warn: '', error: '', fatal: '' };
 
