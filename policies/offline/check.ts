@@ -1,5 +1,5 @@
 import type { EnforcementLevel, Policies } from '@pulumi/policy';
-import type { AnalyzedResource, Diagnostic } from './engine.js';
+import type { AnalyzedResource, Diagnostic, PackIdentity } from './engine.js';
 import { analyzeResource, analyzeStack } from './engine.js';
 import type { PolicyPackConfigFile } from './pack-config.js';
 import { resolvePolicies } from './pack-config.js';
@@ -24,12 +24,12 @@ export interface StackToAnalyze {
 export async function analyzeStackWithPack(
   policies: Policies,
   stack: StackToAnalyze,
-  options: { packEnforcementLevel?: EnforcementLevel; config?: PolicyPackConfigFile } = {},
+  options: { packEnforcementLevel?: EnforcementLevel; config?: PolicyPackConfigFile; pack?: PackIdentity } = {},
 ): Promise<StackAnalysis> {
   const resolved = resolvePolicies(policies, options.packEnforcementLevel ?? 'advisory', options.config);
   const diagnostics: Diagnostic[] = [];
-  for (const resource of stack.inputs) diagnostics.push(...(await analyzeResource(resolved, resource)).diagnostics);
-  diagnostics.push(...(await analyzeStack(resolved, stack.outputs)).diagnostics);
+  for (const resource of stack.inputs) diagnostics.push(...(await analyzeResource(resolved, resource, options.pack)).diagnostics);
+  diagnostics.push(...(await analyzeStack(resolved, stack.outputs, options.pack)).diagnostics);
   return {
     diagnostics,
     resourceCount: stack.inputs.length,

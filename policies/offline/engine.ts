@@ -49,6 +49,12 @@ export interface NotApplicable {
   readonly reason: string | undefined;
 }
 
+/** The pack's name and version, as the server names them in "can't run during preview" messages. */
+export interface PackIdentity {
+  readonly name: string;
+  readonly version: string;
+}
+
 export interface AnalysisResult {
   readonly diagnostics: Diagnostic[];
   readonly notApplicable: NotApplicable[];
@@ -132,12 +138,14 @@ function settle(
   resolved: ResolvedPolicy,
   urn: string | undefined,
   result: AnalysisResult,
+  pack: PackIdentity | undefined,
 ): void {
+  const from = `policy '${resolved.policy.name}'${pack ? ` from policy pack '${pack.name}@v${pack.version}'` : ''}`;
   if (error instanceof UnknownValueError) {
     result.diagnostics.push({
       policyName: resolved.policy.name,
       enforcementLevel: 'advisory',
-      message: `can't run policy '${resolved.policy.name}' during preview: ${error.message}`,
+      message: `can't run ${from} during preview: ${error.message}`,
       urn,
       unknownDuringPreview: true,
     });
@@ -145,12 +153,16 @@ function settle(
     result.notApplicable.push({ policyName: resolved.policy.name, reason: error.reason });
   } else {
     const cause = error instanceof Error ? error.message : String(error);
-    throw new PolicyExecutionError(`Error validating ${urn ?? 'the stack'} with policy '${resolved.policy.name}': ${cause}`, { cause: error });
+    throw new PolicyExecutionError(`Error validating ${urn ?? 'the stack'} with ${from}: ${cause}`, { cause: error });
   }
 }
 
 /** Every enabled resource policy over one resource (its inputs). */
-export async function analyzeResource(policies: readonly ResolvedPolicy[], resource: AnalyzedResource): Promise<AnalysisResult> {
+export async function analyzeResource(
+  policies: readonly ResolvedPolicy[],
+  resource: AnalyzedResource,
+  pack?: PackIdentity,
+): Promise<AnalysisResult> {
   const result: AnalysisResult = { diagnostics: [], notApplicable: [] };
   for (const resolved of policies) {
     const { policy } = resolved;
@@ -184,7 +196,7 @@ export async function analyzeResource(policies: readonly ResolvedPolicy[], resou
         };
         await validation(args, report);
       } catch (error) {
-        settle(error, resolved, resource.urn, result);
+        settle(error, resolved, resource.urn, result, pack);
       }
     }
   }
@@ -225,7 +237,11 @@ export function policyResources(resources: readonly AnalyzedResource[]): PolicyR
 }
 
 /** Every enabled stack policy over all resources (their outputs). */
-export async function analyzeStack(policies: readonly ResolvedPolicy[], resources: readonly AnalyzedResource[]): Promise<AnalysisResult> {
+export async function analyzeStack(
+  policies: readonly ResolvedPolicy[],
+  resources: readonly AnalyzedResource[],
+  pack?: PackIdentity,
+): Promise<AnalysisResult> {
   const result: AnalysisResult = { diagnostics: [], notApplicable: [] };
   for (const resolved of policies) {
     const { policy } = resolved;
@@ -245,7 +261,7 @@ export async function analyzeStack(policies: readonly ResolvedPolicy[], resource
       };
       await policy.validateStack(args, report);
     } catch (error) {
-      settle(error, resolved, undefined, result);
+      settle(error, resolved, undefined, result, pack);
     }
   }
   return result;

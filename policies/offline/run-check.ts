@@ -42,13 +42,17 @@ export async function runPolicyCheck(options: PolicyCheckOptions): Promise<Polic
   const plan = await planStack({ stack: options.stack, config: overrides, preview, ...(options.program ? { program: options.program } : {}) });
   const planned = performance.now();
   const stackConfig = { ...(await readStackConfig(plan.project, options.stack)), ...overrides };
-  const analysis = await analyzeStackWithPack(policies, stackFromPlan(plan.resources, stackConfig), options.packConfig ? { config: options.packConfig } : {});
+  const pack = { name: policyPackName, version: await packVersion() };
+  const analysis = await analyzeStackWithPack(policies, stackFromPlan(plan.resources, stackConfig), {
+    pack,
+    ...(options.packConfig ? { config: options.packConfig } : {}),
+  });
   const seconds = { plan: (planned - started) / 1000, policies: (performance.now() - planned) / 1000 };
   const output = options.json
     ? JSON.stringify({ pack: policyPackName, project: plan.project, stack: plan.stack, preview, seconds, ...analysis }, null, 2)
     : renderReport(analysis, {
-        packName: policyPackName,
-        packVersion: await packVersion(),
+        packName: pack.name,
+        packVersion: pack.version,
         project: plan.project,
         stack: plan.stack,
         preview,

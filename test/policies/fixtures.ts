@@ -39,7 +39,7 @@ const trust = (service: string) =>
 
 export const BUCKET = 'forecast-fleet-dev-20261126abcdefghijklmnop';
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
-const TAGS = { project: 'forecast-fleet', environment: 'dev' };
+const TAGS = { environment: 'dev', team: 'forecasting' };
 
 /** The compliant stack, fresh on every call so a case can mutate it. */
 export function compliantStack(): AnalyzedResource[] {
