@@ -40,13 +40,13 @@ export async function readCsvLines(file: string, handler: CsvLineHandler): Promi
 
   const handleLine = (text: string, offset: number, lineBytes: number, ascii: boolean) => {
     line++;
-    let raw = text.endsWith('\r') ? text.slice(0, -1) : text;
+    let raw = text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
     if (line === 1 && raw.startsWith('\uFEFF')) {
       raw = raw.slice(1);
       offset += 3;
     }
     if (lineBytes > MAX_LINE_BYTES) return handler.malformed('row_too_long', line, raw.slice(0, RAW_PREVIEW_CHARS));
-    if (raw.trim() === '') {
+    if (raw.length === 0 || (raw.charCodeAt(0) <= 32 && raw.trim() === '')) {
       blankLines++;
       return;
     }

@@ -41,45 +41,49 @@ export function headerColumnOrder(fields: readonly string[]): ColumnOrder | unde
   return Object.values(order).every((index) => index >= 0) ? order : undefined;
 }
 
+/** A valid row's values. One instance is reused for every row, so validation allocates nothing. */
 export interface ValidRow {
-  readonly valid: true;
-  readonly customerId: number;
-  readonly ms: number;
-  readonly dateOnly: boolean;
-  readonly consumption: number;
-}
-
-export interface InvalidRow {
-  readonly valid: false;
-  readonly reason: QuarantineReason;
+  customerId: number;
+  ms: number;
+  dateOnly: boolean;
+  consumption: number;
 }
 
 const NON_DECIMAL_LITERAL = /^0[xXoObB]/;
 const NON_FINITE = /^[+-]?(?:inf|infinity|nan)$/i;
-const CUSTOMER_ID = /^\d{1,16}$/;
+/** Ids of more than 16 digits cannot be safe integers. */
+const MAX_ID_DIGITS = 16;
 
 /**
  * Parses timestamps through a small cache: raw drops repeat the same few timestamps for every
  * customer, and the cache makes the regular expression run once per distinct value.
  */
 export class RowValidator {
+  /** The last valid row; overwritten by the next call to `validate`. */
+  readonly row: ValidRow = { customerId: 0, ms: 0, dateOnly: false, consumption: 0 };
   private readonly timestamps = new Map<string, { ms: number; dateOnly: boolean } | null>();
 
-  validate(fields: readonly string[], order: ColumnOrder): ValidRow | InvalidRow {
-    if (fields.length !== RAW_COLUMNS.length) return { valid: false, reason: 'column_count' };
-    const idText = fields[order.customerId]!.trim();
-    if (!CUSTOMER_ID.test(idText) || !Number.isSafeInteger(Number(idText))) return { valid: false, reason: 'customer_id' };
-    const time = this.timestamp(fields[order.timestamp]!.trim());
-    if (!time) return { valid: false, reason: 'timestamp' };
-    const valueText = fields[order.consumption]!.trim();
+  /** Undefined when the row is valid (its values are then in `row`), else the reason it is not. */
+  validate(fields: readonly string[], order: ColumnOrder): QuarantineReason | undefined {
+    if (fields.length !== RAW_COLUMNS.length) return 'column_count';
+    const customerId = parseCustomerId(trimmed(fields[order.customerId]!));
+    if (customerId === undefined) return 'customer_id';
+    const time = this.timestamp(trimmed(fields[order.timestamp]!));
+    if (!time) return 'timestamp';
+    const valueText = trimmed(fields[order.consumption]!);
     const consumption = Number(valueText);
     // Number() also reads "", hexadecimal, octal and binary literals: none is a decimal number.
     if (Number.isNaN(consumption) || valueText === '' || NON_DECIMAL_LITERAL.test(valueText)) {
-      return { valid: false, reason: NON_FINITE.test(valueText) ? 'consumption_not_finite' : 'consumption_not_a_number' };
+      return NON_FINITE.test(valueText) ? 'consumption_not_finite' : 'consumption_not_a_number';
     }
-    if (!Number.isFinite(consumption)) return { valid: false, reason: 'consumption_not_finite' };
-    if (consumption < 0) return { valid: false, reason: 'consumption_negative' };
-    return { valid: true, customerId: Number(idText), ms: time.ms, dateOnly: time.dateOnly, consumption: consumption === 0 ? 0 : consumption };
+    if (!Number.isFinite(consumption)) return 'consumption_not_finite';
+    if (consumption < 0) return 'consumption_negative';
+    const row = this.row;
+    row.customerId = customerId;
+    row.ms = time.ms;
+    row.dateOnly = time.dateOnly;
+    row.consumption = consumption === 0 ? 0 : consumption;
+    return undefined;
   }
 
   private timestamp(text: string) {
@@ -91,4 +95,21 @@ export class RowValidator {
     }
     return parsed;
   }
+}
+
+/** A non-negative decimal integer of at most 16 digits that is a safe integer, else undefined. */
+function parseCustomerId(text: string): number | undefined {
+  if (text.length === 0 || text.length > MAX_ID_DIGITS) return undefined;
+  let id = 0;
+  for (let i = 0; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    id = id * 10 + digit;
+  }
+  return Number.isSafeInteger(id) ? id : undefined;
+}
+
+/** `trim()` only when there is something to trim: most fields have no spaces. */
+function trimmed(text: string): string {
+  return text.length > 0 && (text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32) ? text.trim() : text;
 }
