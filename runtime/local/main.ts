@@ -41,7 +41,8 @@ export const LOCAL_DEFAULTS = {
   /** An account id that is plainly not a real one. */
   roleArn: 'arn:aws:iam::000000000000:role/forecast-local-sagemaker',
   rawKey: 'raw/energy.csv',
-  sampleCustomers: ['0', '42'],
+  /** Shown after the run; the first one present is used in the query instructions. */
+  sampleCustomers: ['42', '0'],
 } as const;
 
 export interface LocalModeOptions {
@@ -54,6 +55,8 @@ export interface LocalModeOptions {
   /** Scheduled time of the run (ISO); now when undefined. Runs ids derive from it. */
   readonly scheduledTime?: string | undefined;
   readonly log: (line: string) => void;
+  /** Aborting stops local mode (jobs, containers, server), failing the run in progress. */
+  readonly signal?: AbortSignal;
   /** Settings of the edge server beyond port and data folder (tests shorten its waits). */
   readonly localAws?: Omit<LocalAwsOptions, 'dataDir' | 'port'>;
 }
@@ -101,8 +104,12 @@ export function localPipelineEnvironment(options: Pick<LocalModeOptions, 'bucket
 export async function startLocalMode(options: LocalModeOptions): Promise<LocalModeRun> {
   const { log } = options;
   const dataDir = path.resolve(options.dataDir);
-  const aws = await startLocalAws({ ...options.localAws, dataDir, port: options.port });
+  options.signal?.throwIfAborted();
+  const aws = await startLocalAws({ log: (line) => log(`  ${line}`), ...options.localAws, dataDir, port: options.port });
+  const stop = () => void aws.close();
+  options.signal?.addEventListener('abort', stop, { once: true });
   try {
+    options.signal?.throwIfAborted();
     Object.assign(process.env, localSdkEnvironment(aws.endpointUrl));
     log(`local AWS on ${aws.endpointUrl} (S3, SageMaker, SageMaker Runtime), data in ${dataDir}`);
     await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket: options.bucket, endpointName: options.endpointName });
@@ -115,10 +122,13 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       s3.destroy();
     }
     const { result, timings } = await runLocalPipeline(options);
+    options.signal?.throwIfAborted();
     return { endpointUrl: aws.endpointUrl, result, timings, seededRaw, close: () => aws.close() };
   } catch (error) {
     await aws.close();
-    throw error;
+    throw options.signal?.aborted ? options.signal.reason : error;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
   }
 }
 
@@ -263,6 +273,33 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
 
+  // Ctrl-C at any point stops every child (jobs, endpoint containers) before exiting.
+  const stopping = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping.signal.aborted) options.log(`\n${signal}: stopping local mode…`);
+    stopping.abort(new StoppedError(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await startAndServe({ ...options, signal: stopping.signal }, values.once);
+  } catch (error) {
+    if (error instanceof StoppedError) return 130;
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+class StoppedError extends Error {
+  override readonly name = 'StoppedError';
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal}`);
+  }
+}
+
+async function startAndServe(options: LocalModeOptions & { signal: AbortSignal }, once: boolean): Promise<number> {
   const started = Date.now();
   const run = await startLocalMode(options);
   try {
@@ -281,26 +318,13 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const sample of samples) say(`${formatForecastTable(sample)}\n`);
     const first = samples[0];
     if (first) say(queryInstructions(run.endpointUrl, options.endpointName, first));
-    if (values.once) return 0;
+    if (once) return 0;
     say(`\nServing on ${run.endpointUrl}; Ctrl-C stops.`);
-    await untilSignal();
-    say('\nStopping local mode…');
+    if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }));
     return 0;
   } finally {
     await run.close();
   }
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

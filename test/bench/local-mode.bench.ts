@@ -1,0 +1,177 @@
+/**
+ * Local mode benchmark: `npm start -- --once` on the seed's data set, then the endpoint through the
+ * real SDK and the forecast client.
+ *
+ *   npx tsx test/bench/local-mode.bench.ts [--customers 1000] [--instances 2] [--data-dir DIR]
+ *     [--skip-start] [--requests 1000] [--cold 200] [--concurrency 16] [--seconds 5]
+ *
+ * 1. `npm start -- --once` in a child process on a fresh data folder: wall time, and the split into
+ *    processing, training and publishing that it prints (target ≤ 90 s for 1000 customers, 2 instances).
+ * 2. On the same data, local mode in this process and the forecast client (real SDK, manifest cached):
+ *    - baselines measured in the same run: S3 HeadBucket through the same edge server and SDK, and the
+ *      inference container's own invoke route called directly over loopback;
+ *    - warm invoke latency (model loaded), target p99 ≤ 30 ms;
+ *    - cold invoke latency on a new endpoint with an empty model cache (download, unpack, load,
+ *      answer), target p99 ≤ 100 ms;
+ *    - throughput at `--concurrency` over warm models, target ≥ 400 requests/s; HeadBucket's as baseline.
+ */
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { createForecastClient } from '../../runtime/client/forecast-client.js';
+import { provisionLocalStack } from '../../runtime/local/bootstrap.js';
+import { startLocalAws } from '../../runtime/local/edge-server.js';
+import { LOCAL_DEFAULTS, localSdkEnvironment } from '../../runtime/local/main.js';
+import { modelNameFor } from '../../runtime/local/runtime-api/model-cache.js';
+
+const { values } = parseArgs({
+  options: {
+    customers: { type: 'string', default: '1000' },
+    instances: { type: 'string', default: '2' },
+    'data-dir': { type: 'string' },
+    'skip-start': { type: 'boolean', default: false },
+    requests: { type: 'string', default: '1000' },
+    cold: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '5' },
+  },
+});
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const REQUESTS = Number(values.requests);
+const COLD = Number(values.cold);
+const CONCURRENCY = Number(values.concurrency);
+const SECONDS = Number(values.seconds);
+const { bucket, endpointName } = LOCAL_DEFAULTS;
+
+interface Summary {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+function summarize(samples: number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  return { n: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
+function line(name: string, s: Summary): string {
+  return `${name.padEnd(34)} n=${String(s.n).padStart(5)}  p50 ${s.p50.toFixed(2).padStart(7)} ms  p90 ${s.p90.toFixed(2).padStart(7)} ms  p99 ${s.p99.toFixed(2).padStart(7)} ms  max ${s.max.toFixed(2).padStart(7)} ms`;
+}
+
+async function timeEach(count: number, work: (i: number) => Promise<unknown>): Promise<Summary> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await work(i);
+    samples.push(performance.now() - started);
+  }
+  return summarize(samples);
+}
+
+/** Requests per second with `concurrency` callers for `seconds`. */
+async function throughput(concurrency: number, seconds: number, work: (i: number) => Promise<unknown>): Promise<number> {
+  let done = 0;
+  let next = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await work(next++);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+const dataDir = values['data-dir'] ? path.resolve(values['data-dir']) : await mkdtemp(path.join(os.tmpdir(), 'local-mode-bench-'));
+const results: string[] = [];
+const report = (text: string) => {
+  results.push(text);
+  console.log(text);
+};
+
+if (!values['skip-start']) {
+  console.log(`npm start -- --once --customers ${values.customers} --instances ${values.instances} (data in ${dataDir}) ...`);
+  const started = performance.now();
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'runtime/local/main.ts', '--once', '--port', '0', '--data-dir', dataDir, '--customers', values.customers!, '--instances', values.instances!],
+    { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 },
+  );
+  const wall = (performance.now() - started) / 1000;
+  const timing = /^timing .*$/m.exec(stdout)?.[0] ?? '(no timing line)';
+  report(`npm start -- --once, ${values.customers} customers, ${values.instances} instances: ${wall.toFixed(1)} s wall (target ≤ 90 s)`);
+  report(`  ${timing}`);
+}
+
+let containerPort: number | undefined;
+const aws = await startLocalAws({
+  dataDir,
+  port: 0,
+  log: (text) => {
+    const match = /\[(\S+)\] endpoint InService .* inference container on port (\d+)/.exec(text);
+    if (match && match[1] === endpointName) containerPort = Number(match[2]);
+  },
+});
+try {
+  Object.assign(process.env, localSdkEnvironment(aws.endpointUrl));
+  await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket, endpointName });
+  const s3 = new S3Client({});
+  const client = createForecastClient({ bucket, endpointName, s3, manifestTtlMs: 3_600_000 });
+  const customers = Object.keys((await client.manifest()).models);
+  const warmSet = customers.slice(0, Math.min(customers.length, 200));
+  const entryOf = async (id: string) => (await client.entry(id))!;
+
+  const head = await timeEach(REQUESTS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
+  report(line('baseline: S3 HeadBucket (SDK)', head));
+
+  for (const id of warmSet) await client.forecast(id, 7);
+  if (containerPort !== undefined) {
+    const agent = new http.Agent({ keepAlive: true });
+    const targets = await Promise.all(warmSet.map(async (id) => modelNameFor((await entryOf(id)).targetModel)));
+    const direct = await timeEach(REQUESTS, (i) => post(agent, containerPort!, `/models/${targets[i % targets.length]}/invoke`, '{"period":7}'));
+    report(line('baseline: container invoke (direct)', direct));
+    agent.destroy();
+  }
+  const warm = await timeEach(REQUESTS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
+  report(line('warm invoke (forecast client)', warm) + `  ratio p99 vs HeadBucket ${(warm.p99 / head.p99).toFixed(2)}  (target p99 ≤ 30 ms)`);
+
+  // A new endpoint over the same models starts with nothing on its disk or in its container.
+  const coldEndpoint = `forecast-bench-cold-${Date.now()}`;
+  await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket, endpointName: coldEndpoint });
+  const coldClient = createForecastClient({ bucket, endpointName: coldEndpoint, s3, manifestTtlMs: 3_600_000 });
+  await coldClient.manifest();
+  const coldSet = customers.slice(-Math.min(customers.length, COLD));
+  const cold = await timeEach(coldSet.length, (i) => coldClient.forecast(coldSet[i]!, 7));
+  report(line('cold invoke (download+unpack+load)', cold) + `  ratio p99 vs warm ${(cold.p99 / warm.p99).toFixed(2)}  (target p99 ≤ 100 ms)`);
+
+  const headRate = await throughput(CONCURRENCY, SECONDS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
+  const rate = await throughput(CONCURRENCY, SECONDS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
+  report(`throughput at concurrency ${CONCURRENCY}: forecast ${rate.toFixed(0)} req/s, HeadBucket ${headRate.toFixed(0)} req/s, ratio ${(rate / headRate).toFixed(2)} (target ≥ 400 req/s)`);
+  s3.destroy();
+} finally {
+  await aws.close();
+  if (!values['data-dir']) await rm(dataDir, { recursive: true, force: true });
+}
+console.log(`\n${results.join('\n')}`);
+
+function post(agent: http.Agent, port: number, pathname: string, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: pathname, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`container answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
