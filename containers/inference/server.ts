@@ -22,6 +22,9 @@ const TARGET_MODEL_HEADER = 'x-amzn-sagemaker-target-model';
 /** Starts the multi-model server: model hosts first, then the HTTP listener. */
 export async function startInferenceServer(config: InferenceConfig, log: LogEvent = () => {}): Promise<InferenceServer> {
   const replay = { uncertaintySamples: config.uncertaintySamples };
+  // Models live in worker threads so that loads and forecasts never hold up the HTTP thread, /ping
+  // included; 0 workers keeps them on the HTTP thread (cheaper per request, but a burst of loads
+  // then delays /ping).
   const hosts: ModelHost[] =
     config.workers === 0
       ? [await InProcessModelHost.create(replay)]

@@ -2,7 +2,11 @@
  * Inference benchmark: the real server in a child process, driven over loopback from this process.
  *
  *   npx tsx test/bench/inference.bench.ts [--models 1000] [--customers 50] [--seconds 5]
- *     [--concurrency 16] [--configs 2:model,0:model,2:1000]
+ *     [--concurrency 16] [--configs 2:model,1:model,0:model,2:1000] [--server dist|source]
+ *
+ * `--server dist` (the default) first compiles the server with tsc into dist/, the layout the image
+ * runs (`node dist/containers/cli.js serve`); `source` runs containers/cli.ts through tsx, whose
+ * loader costs ≈ 30 MB of RSS per thread.
  *
  * Each config is `<workers>:<uncertainty samples or "model">`. For each: start the server, load
  * `--models` models one at a time (load latency), read the server's RSS, then measure /ping
@@ -10,7 +14,7 @@
  * Models come from the training container's per-customer training; `--customers` distinct models
  * are each loaded under several names (every name is replayed separately, as SageMaker would).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
@@ -25,13 +29,32 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
     configs: { type: 'string', default: '2:model,1:model,0:model,2:1000' },
+    server: { type: 'string', default: 'dist' },
   },
 });
 const MODELS = Number(values.models);
 const CUSTOMERS = Number(values.customers);
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
-const CLI = fileURLToPath(new URL('../../containers/cli.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The server command: compiled like the image, or from source through tsx. */
+function serverCommand(): string[] {
+  if (values.server === 'source') return ['--import', 'tsx', `${ROOT}containers/cli.ts`];
+  if (values.server !== 'dist') throw new Error(`--server must be dist or source; received ${values.server}`);
+  console.log('compiling the inference server into dist/ ...');
+  const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+  const flags = ['--ignoreConfig', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--types', 'node', '--rootDir', ROOT, '--outDir', `${ROOT}dist`];
+  const entries = ['containers/cli.ts', 'containers/inference/main.ts', 'containers/inference/model-host-worker.ts'].map((file) => `${ROOT}${file}`);
+  try {
+    execFileSync(process.execPath, [tsc, ...flags, ...entries], { stdio: 'inherit' });
+  } catch {
+    // tsc still emits when it reports type errors; those are the typecheck's business, not the bench's.
+    console.log('tsc reported errors (above); measuring what it emitted');
+  }
+  return [`${ROOT}dist/containers/cli.js`];
+}
+const SERVER = serverCommand();
 
 interface Server {
   child: ChildProcess;
@@ -40,7 +63,7 @@ interface Server {
 }
 
 async function startServer(workers: string, samples: string): Promise<Server> {
-  const args = ['--import', 'tsx', CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--workers', workers];
+  const args = [...SERVER, 'serve', '--port', '0', '--host', '127.0.0.1', '--workers', workers];
   if (samples !== 'model') args.push('--uncertainty-samples', samples);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
@@ -165,7 +188,7 @@ try {
   agent.destroy();
 }
 
-console.log(`\n${MODELS} models (${CUSTOMERS} distinct), concurrency ${CONCURRENCY}, ${SECONDS} s per phase, loads one at a time`);
+console.log(`\n${MODELS} models (${CUSTOMERS} distinct), concurrency ${CONCURRENCY}, ${SECONDS} s per phase, loads one at a time, server from ${values.server}`);
 console.log('| workers | samples | RSS start MiB | RSS 1000 loaded | RSS after invokes | load p50 / p99 ms | /ping req/s | invoke req/s | invoke p50 / p99 ms | invoke/ping | server CPU ms per invoke | errors |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
