@@ -54,11 +54,10 @@ export interface IamWildcardActionConfig {
 /** Whether a wildcard action can only ever match read-only API calls (`s3:Get*`, `ecr:Describe*`). */
 function isReadOnlyWildcard(action: string, readOnlyPrefixes: readonly string[]): boolean {
   const [service, verb] = action.split(':');
-  if (!service || verb === undefined || service.includes('*') || service.includes('?')) return false;
-  return readOnlyPrefixes.some((prefix) => {
-    const head = verb.slice(0, verb.search(/[*?]/));
-    return head.toLowerCase().startsWith(prefix.toLowerCase());
-  });
+  if (!service || verb === undefined || /[*?]/.test(service)) return false;
+  // The literal part before the first wildcard must already name a read-only verb.
+  const literal = verb.slice(0, verb.search(/[*?]/)).toLowerCase();
+  return readOnlyPrefixes.some((prefix) => literal.startsWith(prefix.toLowerCase()));
 }
 
 export const iamNoWildcardWriteActions: ResourceValidationPolicy = {

@@ -29,7 +29,8 @@ export const requiredTags: ResourceValidationPolicy = {
   name: 'required-tags',
   description: 'Every taggable resource carries the organisation\'s required tags (on the resource or through the provider\'s defaultTags), so cost and ownership reports can attribute it.',
   remediationSteps: 'Set the missing keys in the stack\'s tags config (applied as the AWS provider\'s defaultTags) or in the resource\'s tags.',
-  enforcementLevel: 'mandatory',
+  // Attribution, not safety: advisory unless an organisation's pack config makes it mandatory.
+  enforcementLevel: 'advisory',
   severity: 'low',
   configSchema: {
     properties: {

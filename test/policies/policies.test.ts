@@ -28,7 +28,7 @@ for (const c of failingCases) {
     const violations = diagnostics.filter((d) => d.policyName === c.policy && !d.unknownDuringPreview);
     t.true(violations.length > 0, `expected a violation of ${c.policy}`);
     t.regex(violations.map((d) => d.message).join('\n'), c.expect);
-    t.true(violations.every((d) => d.enforcementLevel === 'mandatory'));
+    t.true(violations.every((d) => d.enforcementLevel === policy.enforcementLevel));
   });
 }
 
