@@ -1,11 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { datasetChunks } from '../../runtime/dataset/generator.js';
 import { extractModelArchive } from '../../containers/shared/model-artifact.js';
-import { initProphetFitting } from '../../containers/shared/prophet.js';
-import { parseHyperparameters } from '../../containers/training/hyperparameters.js';
-import { trainCustomer } from '../../containers/training/train-customer.js';
+
+const CLI = fileURLToPath(new URL('../../containers/cli.ts', import.meta.url));
 
 export interface TrainedModels {
   /** Folder holding everything; remove it when done. */
@@ -17,8 +19,9 @@ export interface TrainedModels {
 }
 
 /**
- * Generates `customers` daily series (with weekly pattern and noise), trains one model each with
- * the training container's per-customer training, and unpacks each archive to its own folder.
+ * Generates `customers` daily series (with weekly pattern and noise), trains one model each by
+ * running the training container (`container train` on a SageMaker folder layout), and unpacks
+ * each checkpoint archive to its own folder as SageMaker does before calling POST /models.
  */
 export async function trainModels(customers: number, runId = 'run-test'): Promise<TrainedModels> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'inference-models-'));
@@ -36,15 +39,24 @@ export async function trainModels(customers: number, runId = 'run-test'): Promis
       rows.set(id, list);
     }
   }
-  await initProphetFitting();
-  const settings = parseHyperparameters({ run_id: runId });
+  for (const [customerId, lines] of rows) {
+    await writeFile(path.join(channel, `${customerId}.csv`), `timestamp,consumption\n${lines.join('\n')}\n`);
+  }
+  await mkdir(path.join(root, 'input', 'config'), { recursive: true });
+  await writeFile(path.join(root, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ run_id: runId }));
+  try {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'train'], {
+      env: { ...process.env, SAGEMAKER_BASE_DIR: root },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const failure = await readFile(path.join(root, 'output', 'failure'), 'utf8').catch(() => '(no output/failure)');
+    throw new Error(`the training container failed: ${failure}`, { cause: error });
+  }
   const dirs = new Map<string, string>();
   const archives = new Map<string, string>();
-  for (const [customerId, lines] of rows) {
-    const file = path.join(channel, `${customerId}.csv`);
-    await writeFile(file, `timestamp,consumption\n${lines.join('\n')}\n`);
+  for (const customerId of rows.keys()) {
     const checkpoint = path.join(checkpoints, `${customerId}.tar.gz`);
-    await trainCustomer({ customerId, file, checkpoint }, settings);
     const dir = path.join(root, 'models', customerId, 'model');
     await extractModelArchive(checkpoint, dir);
     dirs.set(customerId, dir);
