@@ -15,6 +15,10 @@ interface S3rverAccounts {
   DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
 }
 
+interface BucketStore {
+  getBucket(name: string): Promise<unknown>;
+}
+
 export interface S3Service {
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
@@ -38,6 +42,7 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
   patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata));
   const accounts = require('s3rver/lib/models/account.js') as S3rverAccounts;
   patchListObjectsV2();
+  const store = server.store as BucketStore;
   const handler = server.callback();
 
   return {
@@ -45,9 +50,28 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
       // s3rver only knows its own access key; any key the caller signs with is accepted instead.
       const accessKeyId = requestAccessKeyId(req);
       if (accessKeyId && !accounts.registry.has(accessKeyId)) accounts.DUMMY_ACCOUNT.createKeyPair(accessKeyId, accessKeyId);
+      const headBucket = req.method === 'HEAD' ? /^\/([^/?]+)\/?$/.exec(req.url ?? '')?.[1] : undefined;
+      if (headBucket !== undefined) {
+        void answerHeadBucket(store, decodeURIComponent(headBucket), res);
+        return;
+      }
       handler(isAwsChunked(req.headers) ? withDecodedBody(req) : req, res);
     },
   };
+}
+
+/**
+ * HeadBucket. s3rver routes HEAD through its GET handler, which lists the whole bucket (up to 1000
+ * objects with their metadata) only to discard the body: tens of milliseconds on a full bucket.
+ */
+async function answerHeadBucket(store: BucketStore, bucket: string, res: ServerResponse): Promise<void> {
+  try {
+    const found = await store.getBucket(bucket);
+    res.writeHead(found ? 200 : 404, found ? { 'x-amz-bucket-region': 'us-east-1' } : {});
+  } catch {
+    res.writeHead(500);
+  }
+  res.end();
 }
 
 function requestAccessKeyId(req: IncomingMessage): string | undefined {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import test from 'ava';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AwsChunkedDecoder, decodedHeaders } from '../../../runtime/local/s3/aws-chunked.js';
 import { startLocal } from './local-aws-fixture.js';
 
@@ -78,6 +78,10 @@ test('listings come in S3 key order and page without losing keys', async (t) => 
   } while (token);
   const expected = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   t.deepEqual(listed, expected);
+
+  t.is((await s3.send(new HeadBucketCommand({ Bucket: 'ordered' }))).$metadata.httpStatusCode, 200);
+  const missing = await t.throwsAsync(s3.send(new HeadBucketCommand({ Bucket: 'no-such-bucket' })));
+  t.is(missing?.name, 'NotFound');
 
   const folders = await s3.send(new ListObjectsV2Command({ Bucket: 'ordered', Prefix: 'a', Delimiter: '/' }));
   t.deepEqual(folders.CommonPrefixes?.map((p) => p.Prefix), ['a/']);
