@@ -20,6 +20,7 @@ export interface StackNames {
   readonly pipelineLogGroup: string;
   readonly deadLetterQueue: string;
   readonly schedule: string;
+  readonly endpointKeyAlias: string;
   readonly bucketPrefix: string;
   readonly repository: (image: string) => string;
   readonly alarm: (what: string) => string;
@@ -40,6 +41,7 @@ export function stackNames(project: string, stack: string): StackNames {
     pipelineLogGroup: `/${sanitize(project)}/${sanitize(stack)}/pipeline`,
     deadLetterQueue: `${base}-schedule-dlq`,
     schedule: `${base}-nightly`,
+    endpointKeyAlias: `${base}-endpoint`,
     bucketPrefix: `${shorten(base, MAX_BUCKET_PREFIX_LENGTH - 1)}-`,
     repository: (image: string) => `${sanitize(project)}/${sanitize(stack)}/${image}`,
     alarm: (what: string) => `${base}-${what}`,

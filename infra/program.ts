@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { BUCKET_LAYOUT } from './bucket-layout.js';
 import { MultiModelEndpoint, VARIANT_NAME } from './components/endpoint.js';
 import { Images } from './components/images.js';
+import { Keys } from './components/keys.js';
 import { Monitoring } from './components/monitoring.js';
 import { Network } from './components/network.js';
 import { Retraining, type PipelineEnvironment } from './components/retraining.js';
@@ -44,6 +45,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
 
   const storage = new Storage('storage', { bucketPrefix: names.bucketPrefix, retentionDays: config.retentionDays }, withProvider);
   const images = new Images('images', { repositoryName: names.repository }, withProvider).images;
+  const keys = new Keys('keys', { endpointKeyAlias: names.endpointKeyAlias }, withProvider);
   const zones = aws.getAvailabilityZonesOutput({ state: 'available' }, { provider });
   const network = new Network(
     'network',
@@ -67,6 +69,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
         bucketArn: storage.bucketArn,
         sagemakerRepositoryArns: [images.processing.repository.arn, images.training.repository.arn, images.inference.repository.arn],
         pipelineRepositoryArn: images.pipeline.repository.arn,
+        endpointKeyArn: keys.endpointKey.arn,
       }),
     },
     withProvider,
@@ -138,6 +141,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
       executionRoleArn: roles.sagemakerExecution.arn,
       instanceType: config.endpoint.instanceType,
       instanceCount: config.endpoint.instanceCount,
+      volumeKmsKeyArn: keys.endpointKey.arn,
       autoscaling: config.autoscaling,
       rollbackAlarmNames: [monitoring.endpointErrorsAlarm.name],
       dependsOn: [roles.policies.sagemakerExecution],

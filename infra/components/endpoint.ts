@@ -13,6 +13,8 @@ export interface EndpointArgs {
   readonly executionRoleArn: pulumi.Input<string>;
   readonly instanceType: string;
   readonly instanceCount: number;
+  /** KMS key for the instances' storage volumes, where models are cached. */
+  readonly volumeKmsKeyArn: pulumi.Input<string>;
   readonly autoscaling: StackConfig['autoscaling'];
   /** Alarms that roll a deployment back when they fire during it. */
   readonly rollbackAlarmNames: readonly pulumi.Input<string>[];
@@ -53,6 +55,7 @@ export class MultiModelEndpoint extends pulumi.ComponentResource {
     this.endpointConfig = new aws.sagemaker.EndpointConfiguration(
       `${name}-config`,
       {
+        kmsKeyArn: args.volumeKmsKeyArn,
         productionVariants: [
           {
             variantName: VARIANT_NAME,

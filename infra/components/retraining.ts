@@ -4,6 +4,7 @@ import { PIPELINE_ENV, type PipelineEnvKey } from '../../runtime/config/pipeline
 import type { StackConfig } from '../config.js';
 
 export const PIPELINE_CONTAINER = 'pipeline';
+export const PIPELINE_USER = '1000:1000';
 /** EventBridge Scheduler's context attribute: the time the run was scheduled for. */
 export const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
 
@@ -90,6 +91,8 @@ export class Retraining extends pulumi.ComponentResource {
             name: PIPELINE_CONTAINER,
             image: args.imageUri,
             essential: true,
+            // Never root: uid/gid 1000 needs no account in the image (the node images name it "node").
+            user: PIPELINE_USER,
             environment: containerEnvironment(args.environment),
             logConfiguration: {
               logDriver: 'awslogs',

@@ -20,13 +20,20 @@ export interface RoleTargets {
   readonly taskFamilyArn: pulumi.Input<string>;
   readonly clusterTasksArn: pulumi.Input<string>;
   readonly deadLetterQueueArn: pulumi.Input<string>;
+  /** The key that encrypts the endpoint instances' storage volumes. */
+  readonly endpointKeyArn: pulumi.Input<string>;
 }
 
 /** The ARNs the stack's fixed names imply (see naming.ts: they exist before the resources do). */
 export function roleTargets(
   context: AccountContext,
   names: StackNames,
-  resources: { bucketArn: pulumi.Input<string>; sagemakerRepositoryArns: readonly pulumi.Input<string>[]; pipelineRepositoryArn: pulumi.Input<string> },
+  resources: {
+    bucketArn: pulumi.Input<string>;
+    sagemakerRepositoryArns: readonly pulumi.Input<string>[];
+    pipelineRepositoryArn: pulumi.Input<string>;
+    endpointKeyArn: pulumi.Input<string>;
+  },
 ): RoleTargets {
   // SageMaker writes resource names in ARNs in lowercase; the names here are lowercase already.
   const sagemakerLogGroup = (group: string) => arn(context, 'logs', `log-group:/aws/sagemaker/${group}:*`);
@@ -82,6 +89,20 @@ export function sagemakerExecutionPolicy(t: RoleTargets): PolicyDocument {
       Effect: 'Allow',
       Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
       Resource: t.sagemakerLogGroupArns,
+    },
+    {
+      Sid: 'EncryptEndpointVolumes',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      Resource: t.endpointKeyArn,
+    },
+    {
+      // SageMaker attaches the encrypted volumes through a grant, and only for AWS resources.
+      Sid: 'GrantEndpointVolumesOnly',
+      Effect: 'Allow',
+      Action: ['kms:CreateGrant'],
+      Resource: t.endpointKeyArn,
+      Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     },
   ]);
 }

@@ -148,6 +148,14 @@ const CUSTOM: Readonly<Record<string, OutputsFor>> = {
     const groupName = str(inputs, 'groupName') ?? 'default';
     return { id: `${groupName}/${name}`, state: { name, groupName, arn: regional(a, 'scheduler', `schedule/${groupName}/${name}`) } };
   },
+  'aws:kms/key:Key': (logical, _inputs, a) => {
+    const keyId = [8, 4, 4, 4, 12].map((length, i) => hex(`${logical}:${i}`, length)).join('-');
+    return { id: keyId, state: { keyId, arn: regional(a, 'kms', `key/${keyId}`) } };
+  },
+  'aws:kms/alias:Alias': (logical, inputs, a) => {
+    const name = str(inputs, 'name') ?? `alias/${autoName(logical, 'kms')}`;
+    return { id: name, state: { name, arn: regional(a, 'kms', name), targetKeyArn: regional(a, 'kms', `key/${str(inputs, 'targetKeyId') ?? ''}`) } };
+  },
   'aws:sns/topic:Topic': named('sns', (name) => name),
   'aws:sns/topicSubscription:TopicSubscription': (logical, inputs) => {
     const arn = `${str(inputs, 'topic') ?? ''}:${hex(logical, 8)}-${hex(`${logical}1`, 4)}-${hex(`${logical}2`, 4)}`;

@@ -86,8 +86,13 @@ export function keyProperties(resource: PlannedResource): Record<string, string>
         modelDataUrl: show(at(i, 'primaryContainer', 'modelDataUrl')),
         image: show(at(i, 'primaryContainer', 'image')),
       };
+    case 'aws:kms/key:Key':
+      return { rotation: show(i['enableKeyRotation']), description: show(i['description']) };
+    case 'aws:kms/alias:Alias':
+      return { name: show(i['name']) };
     case 'aws:sagemaker/endpointConfiguration:EndpointConfiguration':
       return {
+        kmsKey: show(i['kmsKeyArn']),
         instanceType: show(at(i, 'productionVariants', 0, 'instanceType')),
         instances: show(at(i, 'productionVariants', 0, 'initialInstanceCount')),
       };

@@ -64,6 +64,8 @@ test('declares exactly the expected resources, by type', (t) => {
     'aws:sqs/queue:Queue': 1,
     'aws:scheduler/schedule:Schedule': 1,
     'aws:sns/topic:Topic': 1,
+    'aws:kms/key:Key': 1,
+    'aws:kms/alias:Alias': 1,
     'aws:cloudwatch/eventRule:EventRule': 1,
     'aws:cloudwatch/metricAlarm:MetricAlarm': 4,
     'aws:sagemaker/model:Model': 1,
@@ -81,7 +83,7 @@ test('every resource is a child of one of the components and uses the stack-conf
     tags: { environment: 'dev', team: 'forecasting', 'forecast:project': 'forecast-fleet', 'forecast:stack': 'dev' },
   });
   const components = new Set(plan.resources.filter((r) => r.type.startsWith('forecast:infra:')).map((r) => r.urn));
-  t.is(components.size, 7);
+  t.is(components.size, 8);
   for (const resource of plan.resources.filter((r) => r.custom && r.type.startsWith('aws:'))) {
     t.true(components.has(resource.parent ?? ''), `${resource.urn} has no component parent`);
     t.true(resource.provider?.startsWith(`${provider.urn}::`), `${resource.urn} does not use the configured provider`);
@@ -107,6 +109,9 @@ test('the endpoint config is auto-named on ml.c5.xlarge; the endpoint rolls back
   t.is(at(variant, 'initialInstanceCount'), 1);
   t.is(at(variant, 'modelName'), one(plan, 'aws:sagemaker/model:Model').outputs['name']);
   t.is(config.inputs['name'], undefined, 'a fixed config name would block replacement');
+  const key = one(plan, 'aws:kms/key:Key');
+  t.is(config.inputs['kmsKeyArn'], key.outputs['arn']);
+  t.is(key.inputs['enableKeyRotation'], true);
   const endpoint = one(plan, 'aws:sagemaker/endpoint:Endpoint');
   t.is(endpoint.inputs['name'], 'forecast-fleet-dev');
   t.is(endpoint.inputs['endpointConfigName'], config.outputs['name']);
@@ -170,6 +175,7 @@ test('the task is a Fargate task with its own roles and a log group with retenti
   const task = taskDefinition();
   t.deepEqual(task.inputs['requiresCompatibilities'], ['FARGATE']);
   t.is(task.inputs['networkMode'], 'awsvpc');
+  t.is(container()['user'], '1000:1000');
   t.is(task.inputs['cpu'], '512');
   t.is(task.inputs['memory'], '1024');
   t.is(task.inputs['taskRoleArn'], one(plan, 'aws:iam/role:Role', 'roles-pipeline-task').outputs['arn']);
@@ -336,6 +342,7 @@ test('names are within AWS limits and patterns', (t) => {
     ['aws:sns/topic:Topic', 'name', 256],
     ['aws:cloudwatch/eventRule:EventRule', 'name', 64],
     ['aws:cloudwatch/metricAlarm:MetricAlarm', 'name', 255],
+    ['aws:kms/alias:Alias', 'name', 256, /^alias\/[a-zA-Z0-9/_-]+$/],
   ];
   for (const [type, property, max, pattern] of limits) {
     const resources = ofType(plan, type);

@@ -8,7 +8,7 @@ test.before(async () => {
 });
 
 test('a first preview plans the same resources as an update', (t) => {
-  t.is(plan.resources.filter((r) => r.custom || r.type.startsWith('awsx:')).length, 53);
+  t.is(plan.resources.filter((r) => r.custom || r.type.startsWith('awsx:')).length, 55);
 });
 
 test('values AWS assigns or a build produces are unknown; configured values and fixed names are known', (t) => {
