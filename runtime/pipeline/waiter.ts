@@ -48,11 +48,17 @@ export interface WaitOptions<T extends JobSnapshot> {
   readonly backoff?: BackoffOptions;
   readonly timeoutMs: number;
   readonly random?: () => number;
-  /** Called with the first snapshot and every one that differs from the one before. */
+  /**
+   * Called with the first snapshot and every one whose status, secondary status or message differs
+   * from the last one reported; a change of progress alone is reported at most every `progressIntervalMs`.
+   */
   readonly onChange?: (snapshot: T) => void;
+  /** Default 5000: a thousand models make a thousand progress changes. */
+  readonly progressIntervalMs?: number;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { minDelayMs: 1000, maxDelayMs: 30_000 };
+export const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
 
 export class WaitTimeoutError extends Error {
   override readonly name = 'WaitTimeoutError';
@@ -72,12 +78,22 @@ export class WaitTimeoutError extends Error {
 export async function waitUntilTerminal<T extends JobSnapshot>(what: string, poll: () => Promise<T>, options: WaitOptions<T>): Promise<T> {
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   const deadline = clock.now() + options.timeoutMs;
   let last: T | undefined;
+  let reported: { snapshot: T; at: number } | undefined;
   for (let attempt = 0; ; attempt += 1) {
     const snapshot = await poll();
-    if (last === undefined || changed(last, snapshot)) options.onChange?.(snapshot);
     last = snapshot;
+    const now = clock.now();
+    if (
+      reported === undefined ||
+      statusChanged(reported.snapshot, snapshot) ||
+      (reported.snapshot.progress !== snapshot.progress && now - reported.at >= progressIntervalMs)
+    ) {
+      options.onChange?.(snapshot);
+      reported = { snapshot, at: now };
+    }
     if (snapshot.terminal) return snapshot;
     const remaining = deadline - clock.now();
     if (remaining <= 0) throw new WaitTimeoutError(what, last, options.timeoutMs);
@@ -85,8 +101,8 @@ export async function waitUntilTerminal<T extends JobSnapshot>(what: string, pol
   }
 }
 
-function changed(a: JobSnapshot, b: JobSnapshot): boolean {
-  return a.status !== b.status || a.secondaryStatus !== b.secondaryStatus || a.message !== b.message || a.progress !== b.progress;
+function statusChanged(a: JobSnapshot, b: JobSnapshot): boolean {
+  return a.status !== b.status || a.secondaryStatus !== b.secondaryStatus || a.message !== b.message;
 }
 
 export function describeSnapshot(snapshot: JobSnapshot | undefined): string {

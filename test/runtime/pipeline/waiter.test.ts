@@ -46,6 +46,23 @@ test('reports each change once and returns the terminal snapshot', async (t) => 
   t.deepEqual(clock.slept, [100, 200, 400, 400]);
 });
 
+test('progress alone is reported at most every progressIntervalMs; status changes always', async (t) => {
+  const clock = fakeClock();
+  let polls = 0;
+  const seen: string[] = [];
+  await waitUntilTerminal(
+    'job',
+    async () => {
+      polls += 1;
+      return polls < 12
+        ? { status: 'InProgress', secondaryStatus: polls < 6 ? 'Starting' : 'Training', progress: `${polls} models`, terminal: false }
+        : { status: 'Completed', progress: `${polls} models`, terminal: true };
+    },
+    { clock, timeoutMs: 60_000, backoff: { minDelayMs: 1000, maxDelayMs: 1000 }, progressIntervalMs: 3000, onChange: (s) => seen.push(`${s.secondaryStatus ?? s.status} ${s.progress}`) },
+  );
+  t.deepEqual(seen, ['Starting 1 models', 'Starting 4 models', 'Training 6 models', 'Training 9 models', 'Completed 12 models']);
+});
+
 test('times out with the last status and a way forward', async (t) => {
   const clock = fakeClock();
   const error = await t.throwsAsync(
