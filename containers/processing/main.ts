@@ -4,11 +4,12 @@ import { parseArgs } from 'node:util';
 import { sagemakerPaths } from '../shared/sagemaker-paths.js';
 import { ProcessingInputError, processRawData } from './process-raw-data.js';
 
-const USAGE = `usage: container process [--input DIR] [--output DIR] [--report DIR] [--scratch DIR]
+const USAGE = `usage: container process [--input DIR] [--output DIR] [--report DIR] [--scratch DIR] [--workers N]
   --input DIR    raw CSV files, read recursively (default $SAGEMAKER_BASE_DIR/processing/input/raw)
   --output DIR   one <customerId>.csv per customer, nothing else (default $SAGEMAKER_BASE_DIR/processing/output/customer-data)
   --report DIR   summary.json and quarantine.csv (default $SAGEMAKER_BASE_DIR/processing/output/report)
-  --scratch DIR  where spill files go while the job runs (default the OS temp folder)`;
+  --scratch DIR  where spill files go while the job runs (default the OS temp folder)
+  --workers N    worker threads (default the CPUs available, at most 8)`;
 
 /**
  * The processing container's entrypoint. Exit code 0 on success; on failure 1 with the reason in
@@ -25,6 +26,7 @@ export async function main(args: readonly string[]): Promise<number> {
         output: { type: 'string' },
         report: { type: 'string' },
         scratch: { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -36,6 +38,10 @@ export async function main(args: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 1)) {
+    return fail(paths.message, `invalid arguments: --workers must be a positive integer, got "${values.workers}"\n${USAGE}`);
+  }
   const inputDir = values.input ?? path.join(paths.processingInput, 'raw');
   try {
     const summary = await processRawData({
@@ -43,6 +49,7 @@ export async function main(args: readonly string[]): Promise<number> {
       outputDir: values.output ?? path.join(paths.processingOutput, 'customer-data'),
       reportDir: values.report ?? path.join(paths.processingOutput, 'report'),
       ...(values.scratch === undefined ? {} : { scratchDir: values.scratch }),
+      ...(workers === undefined ? {} : { workers }),
       log: (line) => process.stderr.write(`${line}\n`),
     });
     const reasons = Object.entries(summary.quarantined).map(([reason, count]) => `${reason} ${count}`).join(', ');

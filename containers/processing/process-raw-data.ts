@@ -1,21 +1,25 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readCsvLines } from './csv-lines.js';
-import { CUSTOMER_FILE_HEADER, customerFileName, customerIdFromFileName } from './customer-file.js';
-import { QuarantineWriter } from './quarantine.js';
-import { DEFAULT_COLUMN_ORDER, QUARANTINE_REASONS, RowValidator, headerColumnOrder } from './row.js';
-import type { ColumnOrder, QuarantineReason } from './row.js';
-import { FIELD, PartitionSpill, RECORD_FIELDS, isDateOnly, orderByCustomerAndTime, packMeta, readPartition, unpackMeta } from './spill.js';
-import { formatTimestamp } from './timestamp.js';
+import { customerIdFromFileName } from './customer-file.js';
+import { QUARANTINE_HEADER, concatenateQuarantine } from './quarantine.js';
+import type { FileSummary, ReadResult, ReadTask } from './read-phase.js';
+import { QUARANTINE_REASONS } from './row.js';
+import type { QuarantineReason } from './row.js';
+import { WorkerRunner, inlineRunner } from './task-runner.js';
+import type { TaskRunner } from './task-runner.js';
+import type { WriteResult, WriteTask } from './write-phase.js';
+
+export type { FileSummary } from './read-phase.js';
 
 /**
  * The processing job: every raw CSV under the input folder becomes one sorted, validated CSV per
- * customer. Two passes over bounded memory:
- * 1. read each file as a stream, validate every row, quarantine bad ones, and append good ones to
- *    hash-partitioned binary spill files (no file stays open between flushes);
- * 2. per partition, group rows by customer, sort by time, quarantine duplicate timestamps, and
- *    write `<customerId>.csv` through a bounded pool of concurrent writes.
+ * customer. Two phases over bounded memory, each split over worker threads:
+ * 1. read: each worker streams a block of consecutive input files, validates every row,
+ *    quarantines bad ones and appends good ones to hash-partitioned binary spill files;
+ * 2. write: each worker takes a share of the partitions, loads one at a time, groups rows by
+ *    customer, sorts them by time, quarantines duplicate timestamps and writes `<customerId>.csv`.
+ * Memory is bounded by one partition per worker, not by the input; descriptors by a small pool.
  */
 export interface ProcessingOptions {
   readonly inputDir: string;
@@ -27,6 +31,8 @@ export interface ProcessingOptions {
   readonly scratchDir?: string;
   /** Spill partitions; default one per 8 MB of input, at most 512. */
   readonly partitions?: number;
+  /** Worker threads; default the CPUs available (at most 8); 1 runs everything in this thread. */
+  readonly workers?: number;
   /** Progress lines (rows/s); default none. */
   readonly log?: (line: string) => void;
   readonly progressIntervalMs?: number;
@@ -47,17 +53,9 @@ export interface ProcessingSummary {
   readonly firstTimestamp: string;
   readonly lastTimestamp: string;
   readonly partitions: number;
+  readonly workers: number;
   readonly durationMs: number;
   readonly rowsPerSecond: number;
-}
-
-export interface FileSummary {
-  /** Relative to the input folder. */
-  readonly file: string;
-  readonly bytes: number;
-  readonly rows: number;
-  readonly quarantined: number;
-  readonly header: boolean;
 }
 
 /** A problem with the input as a whole (missing, empty, nothing valid): the job fails with this message. */
@@ -71,7 +69,7 @@ export const QUARANTINE_FILE = 'quarantine.csv';
 
 const PARTITION_INPUT_BYTES = 8 * 1024 * 1024;
 const MAX_PARTITIONS = 512;
-const WRITE_CONCURRENCY = 8;
+const MAX_WORKERS = 8;
 
 export async function processRawData(options: ProcessingOptions): Promise<ProcessingSummary> {
   const started = performance.now();
@@ -83,67 +81,57 @@ export async function processRawData(options: ProcessingOptions): Promise<Proces
     throw new ProcessingInputError(`input is empty: the ${files.length} CSV file(s) under ${inputDir} hold no bytes; expected rows of customer_id,timestamp,consumption`);
   }
   const partitions = options.partitions ?? Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(totalBytes / PARTITION_INPUT_BYTES)));
+  const workers = Math.max(1, Math.min(options.workers ?? os.availableParallelism(), MAX_WORKERS, partitions));
   const progress = new Progress(options.log ?? (() => {}), options.progressIntervalMs ?? 5000);
+  const quarantineFile = path.join(options.reportDir, QUARANTINE_FILE);
 
   await fs.promises.mkdir(options.outputDir, { recursive: true });
   await fs.promises.mkdir(options.reportDir, { recursive: true });
+  // The quarantine file exists even when the job stops early; its parts are joined at the end.
+  await fs.promises.writeFile(quarantineFile, `${QUARANTINE_HEADER}\n`);
   await removeCustomerFiles(options.outputDir);
   const scratch = await fs.promises.mkdtemp(path.join(options.scratchDir ?? os.tmpdir(), 'processing-spill-'));
-  const quarantine = new QuarantineWriter(path.join(options.reportDir, QUARANTINE_FILE));
+  const runners: TaskRunner[] = workers === 1 ? [inlineRunner] : Array.from({ length: workers }, () => new WorkerRunner());
   try {
-    const spill = new PartitionSpill(scratch, partitions);
-    const fileSummaries: FileSummary[] = [];
-    let blankLines = 0;
-    const validator = new RowValidator();
-    for (const [fileIndex, file] of files.entries()) {
-      let order: ColumnOrder | undefined;
-      let header = false;
-      let rows = 0;
-      const quarantinedBefore = quarantine.rowCount;
-      const stats = await readCsvLines(path.join(inputDir, file), {
-        row(fields, line, raw, offset, byteLength) {
-          if (order === undefined) {
-            const named = headerColumnOrder(fields);
-            order = named ?? DEFAULT_COLUMN_ORDER;
-            header = named !== undefined;
-            if (header) return;
-          }
-          rows++;
-          const reason = validator.validate(fields, order);
-          if (reason === undefined) {
-            const { customerId, ms, consumption, dateOnly } = validator.row;
-            spill.add(customerId, ms, consumption, line, offset, packMeta(fileIndex, byteLength, dateOnly));
-          } else {
-            quarantine.add(file, line, reason, raw);
-          }
-          progress.rows(1);
-        },
-        malformed(reason, line, raw) {
-          order ??= DEFAULT_COLUMN_ORDER;
-          rows++;
-          quarantine.add(file, line, reason, raw);
-        },
-      });
-      blankLines += stats.blankLines;
-      fileSummaries.push({ file, bytes: stats.bytes, rows, quarantined: quarantine.rowCount - quarantinedBefore, header });
-    }
-    spill.flushAll();
+    const readTasks: ReadTask[] = blocksBySize(sizes, runners.length).map((fileIndexes, i) => ({
+      inputDir,
+      files,
+      fileIndexes,
+      spillDir: scratch,
+      partitions,
+      spillTag: `r${i}`,
+      quarantineFile: path.join(scratch, `quarantine-read-${i}.csv`),
+    }));
+    const reads: ReadResult[] = await Promise.all(readTasks.map((task, i) => runners[i]!.read(task, (rows) => progress.rows(rows))));
+    const fileSummaries = reads.flatMap((read) => read.files);
     const rowsRead = fileSummaries.reduce((sum, file) => sum + file.rows, 0);
+    const quarantinedOnRead = fileSummaries.reduce((sum, file) => sum + file.quarantined, 0);
     if (rowsRead === 0) {
       throw new ProcessingInputError(`input is empty: the ${files.length} CSV file(s) under ${inputDir} hold no data rows; expected rows of customer_id,timestamp,consumption`);
     }
-    progress.phase(`read ${rowsRead} rows from ${files.length} file(s), ${quarantine.rowCount} quarantined; writing customer files`);
+    progress.phase(`read ${rowsRead} rows from ${files.length} file(s), ${quarantinedOnRead} quarantined; writing customer files`);
 
-    const written = await writeCustomerFiles(spill, options.outputDir, files, inputDir, quarantine, progress);
-    for (const [fileIndex, duplicates] of written.duplicatesPerFile) {
-      const summary = fileSummaries[fileIndex]!;
-      fileSummaries[fileIndex] = { ...summary, quarantined: summary.quarantined + duplicates };
-    }
-    quarantine.close();
-    if (written.customers === 0) {
-      throw new ProcessingInputError(
-        `no valid rows: all ${rowsRead} data rows under ${inputDir} were rejected; see ${quarantine.file} for each row and reason`,
-      );
+    const writeTasks: WriteTask[] = runners.map((_, w) => ({
+      inputDir,
+      files,
+      spillDir: scratch,
+      partitions: Array.from({ length: partitions }, (_, p) => p).filter((p) => p % runners.length === w),
+      spillTags: readTasks.map((task) => task.spillTag),
+      outputDir: options.outputDir,
+      quarantineFile: path.join(scratch, `quarantine-write-${w}.csv`),
+    }));
+    const writes: WriteResult[] = await Promise.all(writeTasks.map((task, w) => runners[w]!.write(task, (customers) => progress.customers(customers))));
+    await concatenateQuarantine(quarantineFile, [...readTasks, ...writeTasks].map((task) => task.quarantineFile));
+
+    const duplicates = new Map<number, number>();
+    for (const write of writes) for (const [fileIndex, count] of write.duplicatesPerFile) duplicates.set(fileIndex, (duplicates.get(fileIndex) ?? 0) + count);
+    const summaries = fileSummaries.map((summary, fileIndex) => ({ ...summary, quarantined: summary.quarantined + (duplicates.get(fileIndex) ?? 0) }));
+    const customers = writes.reduce((sum, write) => sum + write.customers, 0);
+    const rowsWritten = writes.reduce((sum, write) => sum + write.rows, 0);
+    const quarantined = mergeCounts([...reads, ...writes].map((result) => result.quarantined));
+    const quarantinedRows = Object.values(quarantined).reduce((a, b) => a + b, 0);
+    if (customers === 0) {
+      throw new ProcessingInputError(`no valid rows: all ${rowsRead} data rows under ${inputDir} were rejected; see ${quarantineFile} for each row and reason`);
     }
     const durationMs = performance.now() - started;
     const summary: ProcessingSummary = {
@@ -151,109 +139,52 @@ export async function processRawData(options: ProcessingOptions): Promise<Proces
       version: 1,
       inputDir,
       outputDir: path.resolve(options.outputDir),
-      quarantineFile: quarantine.file,
-      files: fileSummaries,
-      rows: { read: rowsRead, written: written.rows, quarantined: quarantine.rowCount, blankLines },
-      quarantined: quarantine.counts,
+      quarantineFile,
+      files: summaries,
+      rows: { read: rowsRead, written: rowsWritten, quarantined: quarantinedRows, blankLines: reads.reduce((sum, read) => sum + read.blankLines, 0) },
+      quarantined,
       quarantineReasons: QUARANTINE_REASONS,
-      customers: written.customers,
-      rowsPerCustomer: { min: written.minRows, max: written.maxRows },
-      firstTimestamp: new Date(written.firstMs).toISOString(),
-      lastTimestamp: new Date(written.lastMs).toISOString(),
+      customers,
+      rowsPerCustomer: { min: Math.min(...writes.map((write) => write.minRows)), max: Math.max(...writes.map((write) => write.maxRows)) },
+      firstTimestamp: new Date(Math.min(...writes.map((write) => write.firstMs))).toISOString(),
+      lastTimestamp: new Date(Math.max(...writes.map((write) => write.lastMs))).toISOString(),
       partitions,
+      workers: runners.length,
       durationMs: Math.round(durationMs),
       rowsPerSecond: Math.round(rowsRead / (durationMs / 1000)),
     };
     await fs.promises.writeFile(path.join(options.reportDir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
     return summary;
   } finally {
-    quarantine.close();
+    await Promise.all(runners.map((runner) => runner.close()));
     await fs.promises.rm(scratch, { recursive: true, force: true });
   }
 }
 
-interface WrittenCustomers {
-  customers: number;
-  rows: number;
-  minRows: number;
-  maxRows: number;
-  firstMs: number;
-  lastMs: number;
-  duplicatesPerFile: Map<number, number>;
+/**
+ * Splits file indexes into at most `count` blocks of consecutive files of similar total size, so
+ * each block's rows, read in order, keep the input order across blocks.
+ */
+export function blocksBySize(sizes: readonly number[], count: number): number[][] {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const blocks: number[][] = [[]];
+  let cumulative = 0;
+  sizes.forEach((size, index) => {
+    const block = blocks.at(-1)!;
+    if (block.length > 0 && blocks.length < count && cumulative >= (total * blocks.length) / count) blocks.push([index]);
+    else block.push(index);
+    cumulative += size;
+  });
+  return blocks;
 }
 
-async function writeCustomerFiles(
-  spill: PartitionSpill,
-  outputDir: string,
-  files: readonly string[],
-  inputDir: string,
-  quarantine: QuarantineWriter,
-  progress: Progress,
-): Promise<WrittenCustomers> {
-  const result: WrittenCustomers = {
-    customers: 0,
-    rows: 0,
-    minRows: Infinity,
-    maxRows: 0,
-    firstMs: Infinity,
-    lastMs: -Infinity,
-    duplicatesPerFile: new Map(),
-  };
-  // Creating thousands of files waits on the file system more than on the CPU: keep a few writes
-  // in flight while the next customers are sorted, within a fixed number of descriptors.
-  const writes = new WritePool(WRITE_CONCURRENCY);
-  const sources = new SourceRows(inputDir, files);
-  const stamps = new Map<number, string>();
-  const stampOf = (ms: number, dateOnly: boolean) => {
-    const key = dateOnly ? -ms - 1 : ms;
-    let text = stamps.get(key);
-    if (text === undefined) {
-      if (stamps.size >= 100_000) stamps.clear();
-      text = formatTimestamp(ms, dateOnly);
-      stamps.set(key, text);
-    }
-    return text;
-  };
-  try {
-    for (const file of spill.files) {
-      const records = readPartition(file);
-      const { customers, starts, order } = orderByCustomerAndTime(records);
-      for (let k = 0; k < customers.length; k++) {
-        let text = `${CUSTOMER_FILE_HEADER}\n`;
-        let rows = 0;
-        let lastMs = NaN;
-        for (let j = starts[k]!; j < starts[k + 1]!; j++) {
-          const at = order[j]! * RECORD_FIELDS;
-          const ms = records[at + FIELD.ms]!;
-          const metaValue = records[at + FIELD.meta]!;
-          if (ms === lastMs) {
-            const meta = unpackMeta(metaValue);
-            const raw = sources.read(meta.fileIndex, records[at + FIELD.offset]!, meta.byteLength);
-            quarantine.add(files[meta.fileIndex]!, records[at + FIELD.line]!, 'duplicate_timestamp', raw);
-            result.duplicatesPerFile.set(meta.fileIndex, (result.duplicatesPerFile.get(meta.fileIndex) ?? 0) + 1);
-            continue;
-          }
-          lastMs = ms;
-          text += `${stampOf(ms, isDateOnly(metaValue))},${records[at + FIELD.consumption]!}\n`;
-          rows++;
-        }
-        const first = records[order[starts[k]!]! * RECORD_FIELDS + FIELD.ms]!;
-        result.customers++;
-        result.rows += rows;
-        result.minRows = Math.min(result.minRows, rows);
-        result.maxRows = Math.max(result.maxRows, rows);
-        result.firstMs = Math.min(result.firstMs, first);
-        result.lastMs = Math.max(result.lastMs, lastMs);
-        await writes.add(fs.promises.writeFile(path.join(outputDir, customerFileName(customers[k]!)), text));
-        progress.customers(1);
-      }
-    }
-    await writes.drain();
-  } finally {
-    sources.close();
+function mergeCounts(counts: ReadonlyArray<Partial<Record<QuarantineReason, number>>>): Partial<Record<QuarantineReason, number>> {
+  const merged: Partial<Record<QuarantineReason, number>> = {};
+  for (const reason of Object.keys(QUARANTINE_REASONS) as QuarantineReason[]) {
+    const total = counts.reduce((sum, count) => sum + (count[reason] ?? 0), 0);
+    if (total > 0) merged[reason] = total;
   }
-  if (result.customers === 0) result.minRows = 0;
-  return result;
+  return merged;
 }
 
 /** Every `.csv` file under `dir`, recursively, as sorted relative paths. */
@@ -295,68 +226,12 @@ async function removeCustomerFiles(dir: string): Promise<void> {
   }
 }
 
-/** Reads a row's raw text back from its source file (only duplicates need it), with few descriptors open. */
-class SourceRows {
-  private readonly open = new Map<number, number>();
-
-  constructor(
-    private readonly inputDir: string,
-    private readonly files: readonly string[],
-  ) {}
-
-  read(fileIndex: number, offset: number, byteLength: number): string {
-    let fd = this.open.get(fileIndex);
-    if (fd === undefined) {
-      if (this.open.size >= 8) this.close();
-      fd = fs.openSync(path.join(this.inputDir, this.files[fileIndex]!), 'r');
-      this.open.set(fileIndex, fd);
-    }
-    const bytes = Buffer.alloc(byteLength);
-    fs.readSync(fd, bytes, 0, byteLength, offset);
-    return bytes.toString('utf8');
-  }
-
-  close(): void {
-    for (const fd of this.open.values()) fs.closeSync(fd);
-    this.open.clear();
-  }
-}
-
-/** At most `limit` writes in flight; the first failure fails the job. */
-class WritePool {
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown;
-
-  constructor(private readonly limit: number) {}
-
-  async add(write: Promise<void>): Promise<void> {
-    const tracked: Promise<void> = write.then(
-      () => {
-        this.inFlight.delete(tracked);
-      },
-      (error: unknown) => {
-        this.inFlight.delete(tracked);
-        this.failure ??= error;
-      },
-    );
-    this.inFlight.add(tracked);
-    if (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.inFlight);
-    if (this.failure !== undefined) throw this.failure;
-  }
-}
-
 /** Rows/s and customers on stderr every few seconds of a long run. */
 class Progress {
   private readonly started = performance.now();
   private lastReport = this.started;
   private rowCount = 0;
   private customerCount = 0;
-  private sinceCheck = 0;
 
   constructor(
     private readonly log: (line: string) => void,
@@ -365,12 +240,12 @@ class Progress {
 
   rows(n: number): void {
     this.rowCount += n;
-    if ((this.sinceCheck += n) >= 16_384) this.check();
+    this.check();
   }
 
   customers(n: number): void {
     this.customerCount += n;
-    if ((this.sinceCheck += 64) >= 16_384) this.check();
+    this.check();
   }
 
   phase(line: string): void {
@@ -378,7 +253,6 @@ class Progress {
   }
 
   private check(): void {
-    this.sinceCheck = 0;
     const now = performance.now();
     if (now - this.lastReport < this.intervalMs) return;
     this.lastReport = now;

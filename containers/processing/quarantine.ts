@@ -1,10 +1,12 @@
 import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { QuarantineReason } from './row.js';
 
 /**
  * The quarantine file: every rejected row with where it came from and why, as CSV with header
  * `file,line,reason,raw` (`file` relative to the input folder, `line` 1-based). Written through one
- * descriptor with a buffer, since a bad input can reject millions of rows.
+ * descriptor with a buffer, since a bad input can reject millions of rows. Each task of the job
+ * writes its own part; `concatenateQuarantine` joins them under one header.
  */
 export const QUARANTINE_HEADER = 'file,line,reason,raw';
 const FLUSH_CHARS = 256 * 1024;
@@ -16,9 +18,13 @@ export class QuarantineWriter {
   private total = 0;
   private closed = false;
 
-  constructor(readonly file: string) {
+  /** `header: false` writes a part to be appended to a file that has one. */
+  constructor(
+    readonly file: string,
+    header = false,
+  ) {
     this.fd = fs.openSync(file, 'w');
-    this.pending = `${QUARANTINE_HEADER}\n`;
+    if (header) this.pending = `${QUARANTINE_HEADER}\n`;
   }
 
   get rowCount(): number {
@@ -49,4 +55,12 @@ export class QuarantineWriter {
 /** RFC 4180 quoting: quote a field holding a comma, quote, CR or LF; double inner quotes. */
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Writes `file` as the header followed by each part, in order. */
+export async function concatenateQuarantine(file: string, parts: readonly string[]): Promise<void> {
+  await fs.promises.writeFile(file, `${QUARANTINE_HEADER}\n`);
+  for (const part of parts) {
+    await pipeline(fs.createReadStream(part), fs.createWriteStream(file, { flags: 'a' }));
+  }
 }

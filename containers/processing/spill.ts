@@ -40,8 +40,9 @@ export class PartitionSpill {
   constructor(
     dir: string,
     readonly partitions: number,
+    tag: string,
   ) {
-    this.files = Array.from({ length: partitions }, (_, i) => path.join(dir, `partition-${i}.bin`));
+    this.files = Array.from({ length: partitions }, (_, i) => partitionFile(dir, i, tag));
     this.buffers = Array.from({ length: partitions }, () => new Float64Array(BUFFER_RECORDS * RECORD_FIELDS));
     this.used = new Uint32Array(partitions);
   }
@@ -84,24 +85,36 @@ export class PartitionSpill {
   }
 }
 
-/** One partition's records, or an empty array when no row landed in it. */
-export function readPartition(file: string): Float64Array {
-  let size: number;
-  try {
-    size = fs.statSync(file).size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Float64Array(0);
-    throw error;
-  }
-  const records = new Float64Array(size / 8);
-  const fd = fs.openSync(file, 'r');
-  try {
-    const bytes = new Uint8Array(records.buffer);
-    let read = 0;
-    while (read < size) read += fs.readSync(fd, bytes, read, size - read, read);
-  } finally {
-    fs.closeSync(fd);
-  }
+/** The spill file of one partition written by one read task. */
+export function partitionFile(dir: string, partition: number, tag: string): string {
+  return path.join(dir, `partition-${partition}-${tag}.bin`);
+}
+
+/** One partition's records from its parts, in the order given; parts no row landed in are absent. */
+export function readPartition(parts: readonly string[]): Float64Array {
+  const sizes = parts.map((file) => {
+    try {
+      return fs.statSync(file).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+  });
+  const records = new Float64Array(sizes.reduce((a, b) => a + b, 0) / 8);
+  const bytes = new Uint8Array(records.buffer);
+  let at = 0;
+  parts.forEach((file, i) => {
+    const size = sizes[i]!;
+    if (size === 0) return;
+    const fd = fs.openSync(file, 'r');
+    try {
+      let read = 0;
+      while (read < size) read += fs.readSync(fd, bytes, at + read, size - read, read);
+    } finally {
+      fs.closeSync(fd);
+    }
+    at += size;
+  });
   return records;
 }
 

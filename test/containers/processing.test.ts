@@ -83,7 +83,7 @@ test('bad rows of every kind are quarantined with file, line and reason; good ro
       '1,2022-01-02,20',
     ].join('\n'),
   });
-  const summary = await processRawData(paths);
+  const summary = await processRawData({ ...paths, workers: 1 });
 
   t.deepEqual((await readCustomerFile(path.join(paths.outputDir, '1.csv'))).map((r) => [r.timestamp, r.consumption]), [
     ['2022-01-01', 10],
@@ -170,7 +170,8 @@ test('the generated data set round-trips through processing with many partitions
   // Reverse the data rows so every customer's rows arrive newest first.
   const [header, ...rows] = (await fs.readFile(path.join(paths.inputDir, 'all.csv'), 'utf8')).trimEnd().split('\n');
   await fs.writeFile(path.join(paths.inputDir, 'all.csv'), `${header}\n${rows.reverse().join('\n')}\n`);
-  const summary = await processRawData({ ...paths, partitions: 7 });
+  const summary = await processRawData({ ...paths, partitions: 7, workers: 3 });
+  t.is(summary.workers, 3);
   t.is(summary.customers, 300);
   t.is(summary.rows.written, 300 * 20 * 24);
   t.deepEqual(summary.rowsPerCustomer, { min: 480, max: 480 });
@@ -255,4 +256,26 @@ test('the customer file reader rejects what the format does not allow', (t) => {
   t.throws(() => parseCustomerCsv('timestamp,consumption\n', 'x.csv'), { message: /no rows/ });
   t.throws(() => parseCustomerCsv('timestamp,consumption\n2022-01-02,1\n2022-01-01,1\n', 'x.csv'), { message: /line 3 must come strictly after/ });
   t.throws(() => parseCustomerCsv('timestamp,consumption\n2022-01-02,-1\n', 'x.csv'), { message: /line 2 must end with a non-negative number/ });
+});
+
+test('with a worker per file, a duplicate keeps the row read first in file order and the quarantine names the later one', async (t) => {
+  const dir = await tempDir(t);
+  const paths = layout(dir);
+  await writeFiles(paths.inputDir, {
+    'a.csv': '4,2022-01-02,1\n4,2022-01-01,1\n',
+    'b.csv': '4,2022-01-02,2\n5,2022-01-01,2\n',
+    'c.csv': '5,2022-01-01,3\n4,2022-01-03,3\n',
+  });
+  const summary = await processRawData({ ...paths, workers: 3, partitions: 3 });
+  t.is(summary.workers, 3);
+  t.is(await fs.readFile(path.join(paths.outputDir, '4.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2022-01-01,1\n2022-01-02,1\n2022-01-03,3\n`);
+  t.is(await fs.readFile(path.join(paths.outputDir, '5.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2022-01-01,2\n`);
+  t.deepEqual(
+    (await quarantineRows(paths.reportDir)).map((row) => [row.file, row.line, row.reason, row.raw]).sort(),
+    [
+      ['b.csv', '1', 'duplicate_timestamp', '4,2022-01-02,2'],
+      ['c.csv', '1', 'duplicate_timestamp', '5,2022-01-01,3'],
+    ],
+  );
+  t.deepEqual(summary.files.map((file) => file.quarantined), [0, 1, 1]);
 });

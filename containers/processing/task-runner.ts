@@ -1,0 +1,74 @@
+import { Worker } from 'node:worker_threads';
+import { readRawFiles } from './read-phase.js';
+import type { ReadResult, ReadTask } from './read-phase.js';
+import { writeCustomerFiles } from './write-phase.js';
+import type { WriteResult, WriteTask } from './write-phase.js';
+import type { WorkerReply, WorkerRequest } from './worker.js';
+
+/** Runs the job's read and write tasks, in this thread or in a worker thread. */
+export interface TaskRunner {
+  read(task: ReadTask, onRows: (rows: number) => void): Promise<ReadResult>;
+  write(task: WriteTask, onCustomers: (customers: number) => void): Promise<WriteResult>;
+  close(): Promise<void>;
+}
+
+export const inlineRunner: TaskRunner = {
+  read: readRawFiles,
+  write: writeCustomerFiles,
+  close: async () => {},
+};
+
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
+
+/**
+ * Compiled, the worker is the .js beside this file. From source (`npm run container`, tests) a
+ * worker thread does not inherit tsx's loader, so it registers tsx before importing worker.ts.
+ */
+function spawnWorker(): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL);
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/** A worker thread that runs one task at a time. */
+export class WorkerRunner implements TaskRunner {
+  private readonly worker = spawnWorker();
+  private current: { resolve: (result: unknown) => void; reject: (error: Error) => void; progress: (count: number) => void } | undefined;
+
+  constructor() {
+    this.worker.on('message', (reply: WorkerReply) => {
+      if (reply.kind === 'progress') this.current?.progress(reply.count);
+      else if (reply.kind === 'done') this.settle().resolve(reply.result);
+      else this.settle().reject(new Error(reply.message));
+    });
+    this.worker.on('error', (error) => this.current && this.settle().reject(error));
+    this.worker.on('exit', (code) => this.current && this.settle().reject(new Error(`a processing worker exited with code ${code}`)));
+  }
+
+  read(task: ReadTask, onRows: (rows: number) => void): Promise<ReadResult> {
+    return this.run({ kind: 'read', task }, onRows) as Promise<ReadResult>;
+  }
+
+  write(task: WriteTask, onCustomers: (customers: number) => void): Promise<WriteResult> {
+    return this.run({ kind: 'write', task }, onCustomers) as Promise<WriteResult>;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private run(request: WorkerRequest, progress: (count: number) => void): Promise<unknown> {
+    if (this.current) throw new Error('a processing worker runs one task at a time');
+    return new Promise((resolve, reject) => {
+      this.current = { resolve, reject, progress };
+      this.worker.postMessage(request);
+    });
+  }
+
+  private settle() {
+    const current = this.current!;
+    this.current = undefined;
+    return current;
+  }
+}

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CUSTOMER_FILE_HEADER, customerFileName } from './customer-file.js';
+import { QuarantineWriter } from './quarantine.js';
+import type { QuarantineReason } from './row.js';
+import { FIELD, RECORD_FIELDS, isDateOnly, orderByCustomerAndTime, partitionFile, readPartition, unpackMeta } from './spill.js';
+import { formatTimestamp } from './timestamp.js';
+
+/**
+ * Phase two for a set of partitions: load one partition at a time (its parts from every read
+ * task, in input order), group by customer, sort by time, quarantine duplicate timestamps (the
+ * first row read wins) and write `<customerId>.csv` through a bounded pool of concurrent writes.
+ */
+export interface WriteTask {
+  readonly inputDir: string;
+  readonly files: readonly string[];
+  readonly spillDir: string;
+  readonly partitions: readonly number[];
+  /** The read tasks' spill tags, in input order. */
+  readonly spillTags: readonly string[];
+  readonly outputDir: string;
+  readonly quarantineFile: string;
+}
+
+export interface WriteResult {
+  customers: number;
+  rows: number;
+  minRows: number;
+  maxRows: number;
+  firstMs: number;
+  lastMs: number;
+  /** [file index, duplicate rows] pairs. */
+  duplicatesPerFile: Array<[number, number]>;
+  quarantined: Partial<Record<QuarantineReason, number>>;
+}
+
+// Creating thousands of files waits on the file system more than on the CPU: keep a few writes
+// in flight while the next customers are sorted, within a fixed number of descriptors.
+const WRITE_CONCURRENCY = 8;
+
+export async function writeCustomerFiles(task: WriteTask, onCustomers: (customers: number) => void = () => {}): Promise<WriteResult> {
+  const result: WriteResult = {
+    customers: 0,
+    rows: 0,
+    minRows: Infinity,
+    maxRows: 0,
+    firstMs: Infinity,
+    lastMs: -Infinity,
+    duplicatesPerFile: [],
+    quarantined: {},
+  };
+  const duplicates = new Map<number, number>();
+  const quarantine = new QuarantineWriter(task.quarantineFile);
+  const writes = new WritePool(WRITE_CONCURRENCY);
+  const sources = new SourceRows(task.inputDir, task.files);
+  const stampOf = timestampTexts();
+  try {
+    for (const partition of task.partitions) {
+      const records = readPartition(task.spillTags.map((tag) => partitionFile(task.spillDir, partition, tag)));
+      const { customers, starts, order } = orderByCustomerAndTime(records);
+      for (let k = 0; k < customers.length; k++) {
+        let text = `${CUSTOMER_FILE_HEADER}\n`;
+        let rows = 0;
+        let lastMs = NaN;
+        for (let j = starts[k]!; j < starts[k + 1]!; j++) {
+          const at = order[j]! * RECORD_FIELDS;
+          const ms = records[at + FIELD.ms]!;
+          const meta = records[at + FIELD.meta]!;
+          if (ms === lastMs) {
+            const { fileIndex, byteLength } = unpackMeta(meta);
+            quarantine.add(task.files[fileIndex]!, records[at + FIELD.line]!, 'duplicate_timestamp', sources.read(fileIndex, records[at + FIELD.offset]!, byteLength));
+            duplicates.set(fileIndex, (duplicates.get(fileIndex) ?? 0) + 1);
+            continue;
+          }
+          lastMs = ms;
+          text += `${stampOf(ms, isDateOnly(meta))},${records[at + FIELD.consumption]!}\n`;
+          rows++;
+        }
+        result.customers++;
+        result.rows += rows;
+        result.minRows = Math.min(result.minRows, rows);
+        result.maxRows = Math.max(result.maxRows, rows);
+        result.firstMs = Math.min(result.firstMs, records[order[starts[k]!]! * RECORD_FIELDS + FIELD.ms]!);
+        result.lastMs = Math.max(result.lastMs, lastMs);
+        await writes.add(fs.promises.writeFile(path.join(task.outputDir, customerFileName(customers[k]!)), text));
+        if (result.customers % 256 === 0) onCustomers(256);
+      }
+    }
+    await writes.drain();
+    onCustomers(result.customers % 256);
+  } finally {
+    sources.close();
+    quarantine.close();
+  }
+  result.duplicatesPerFile = [...duplicates];
+  result.quarantined = quarantine.counts;
+  return result;
+}
+
+/** Formats each distinct timestamp once: a data set repeats the same few for every customer. */
+function timestampTexts(): (ms: number, dateOnly: boolean) => string {
+  const texts = new Map<number, string>();
+  return (ms, dateOnly) => {
+    const key = dateOnly ? -ms - 1 : ms;
+    let text = texts.get(key);
+    if (text === undefined) {
+      if (texts.size >= 100_000) texts.clear();
+      text = formatTimestamp(ms, dateOnly);
+      texts.set(key, text);
+    }
+    return text;
+  };
+}
+
+/** Reads a row's raw text back from its source file (only duplicates need it), with few descriptors open. */
+class SourceRows {
+  private readonly open = new Map<number, number>();
+
+  constructor(
+    private readonly inputDir: string,
+    private readonly files: readonly string[],
+  ) {}
+
+  read(fileIndex: number, offset: number, byteLength: number): string {
+    let fd = this.open.get(fileIndex);
+    if (fd === undefined) {
+      if (this.open.size >= 8) this.close();
+      fd = fs.openSync(path.join(this.inputDir, this.files[fileIndex]!), 'r');
+      this.open.set(fileIndex, fd);
+    }
+    const bytes = Buffer.alloc(byteLength);
+    fs.readSync(fd, bytes, 0, byteLength, offset);
+    return bytes.toString('utf8');
+  }
+
+  close(): void {
+    for (const fd of this.open.values()) fs.closeSync(fd);
+    this.open.clear();
+  }
+}
+
+/** At most `limit` writes in flight; the first failure fails the task. */
+class WritePool {
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(private readonly limit: number) {}
+
+  async add(write: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = write.then(
+      () => {
+        this.inFlight.delete(tracked);
+      },
+      (error: unknown) => {
+        this.inFlight.delete(tracked);
+        this.failure ??= error;
+      },
+    );
+    this.inFlight.add(tracked);
+    if (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
