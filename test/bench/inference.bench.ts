@@ -20,6 +20,8 @@ import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readModelDirectory } from '../../containers/shared/model-artifact.js';
+import { initProphet, replayModel } from '../../containers/shared/prophet.js';
 import { removeModels, trainModels } from '../containers/inference-fixtures.js';
 
 const { values } = parseArgs({
@@ -150,6 +152,28 @@ console.log(`training ${CUSTOMERS} customers for ${MODELS} model names...`);
 const trained = await trainModels(CUSTOMERS, 'run-bench');
 const dirs = [...trained.dirs.values()];
 const names = Array.from({ length: MODELS }, (_, i) => `model-${i}`);
+
+/** What one 7-day forecast costs in this process, by the number of samples behind its intervals. */
+async function forecastCost(): Promise<string[]> {
+  await initProphet();
+  const doc = await readModelDirectory(dirs[0]!);
+  const lines = ['| uncertainty samples | forecast(7) median ms | p90 ms |', '|---|---|---|'];
+  for (const samples of [100, 200, 500, 1000]) {
+    const model = replayModel(doc, { uncertaintySamples: samples });
+    const times: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t0 = performance.now();
+      model.forecast(7);
+      if (i >= 50) times.push(performance.now() - t0);
+    }
+    model.free();
+    times.sort((a, b) => a - b);
+    lines.push(`| ${samples} | ${fmt(percentile(times, 50), 3)} | ${fmt(percentile(times, 90), 3)} |`);
+  }
+  return lines;
+}
+const costLines = await forecastCost();
+for (const line of costLines) console.log(line);
 const rows: string[] = [];
 try {
   for (const config of values.configs.split(',')) {
@@ -189,6 +213,8 @@ try {
 }
 
 console.log(`\n${MODELS} models (${CUSTOMERS} distinct), concurrency ${CONCURRENCY}, ${SECONDS} s per phase, loads one at a time, server from ${values.server}`);
-console.log('| workers | samples | RSS start MiB | RSS 1000 loaded | RSS after invokes | load p50 / p99 ms | /ping req/s | invoke req/s | invoke p50 / p99 ms | invoke/ping | server CPU ms per invoke | errors |');
+console.log('| workers | samples | RSS start MiB | RSS all loaded | RSS after invokes | load p50 / p99 ms | /ping req/s | invoke req/s | invoke p50 / p99 ms | invoke/ping | server CPU ms per invoke | errors |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
+console.log('\nforecast cost in one thread, one model trained with the training container defaults');
+for (const line of costLines) console.log(line);
