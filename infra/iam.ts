@@ -70,7 +70,6 @@ export interface AccountContext {
 }
 
 /** `arn:<partition>:<service>:<region>:<account>:<resource>` with outputs allowed in every part. */
-export function arn(context: AccountContext, service: string, resource: pulumi.Input<string>, options: { global?: boolean } = {}): pulumi.Output<string> {
-  const region = options.global === true ? '' : context.region;
-  return pulumi.interpolate`arn:${context.partition}:${service}:${region}:${context.accountId}:${resource}`;
+export function arn(context: AccountContext, service: string, resource: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`arn:${context.partition}:${service}:${context.region}:${context.accountId}:${resource}`;
 }

@@ -1,10 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import test from 'ava';
 import { DateTime } from 'luxon';
 import { PIPELINE_ENV } from '../../runtime/config/pipeline-env.js';
 import { readPipelineConfig, type PipelineConfig } from '../../runtime/config/pipeline-config.js';
 import { buildProcessingJobRequest, buildTrainingJobRequest } from '../../runtime/pipeline/requests.js';
 import { deriveRunId } from '../../runtime/pipeline/run-id.js';
-import { planStack, type StackPlan } from '../../infra/plan/plan-stack.js';
+import { planStack, PROJECT_DIR, type StackPlan } from '../../infra/plan/plan-stack.js';
 import { summarizeRoleGrants } from '../../infra/plan/iam-summary.js';
 import { arnMatches, at, grants, list, objectArn, ofType, one, roleStatements, statementsOf, type Statement } from './plan-helpers.js';
 
@@ -304,6 +306,14 @@ test('images are built from the repository root for linux/amd64 into scanned rep
     const lifecycle = one(plan, 'aws:ecr/lifecyclePolicy:LifecyclePolicy', image.name);
     t.is(at(JSON.parse(lifecycle.inputs['policy'] as string), 'rules', 0, 'selection', 'tagStatus'), 'untagged');
   }
+});
+
+test('every image target is a stage of the Dockerfile in the build context', async (t) => {
+  const images = ofType(plan, 'awsx:ecr:Image');
+  const [first] = images;
+  const dockerfile = await readFile(path.join(PROJECT_DIR, String(first?.inputs['dockerfile'])), 'utf8');
+  const stages = [...dockerfile.matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((match) => match[1]);
+  for (const image of images) t.true(stages.includes(String(image.inputs['target'])), `no stage ${String(image.inputs['target'])} in ${stages.join(', ')}`);
 });
 
 test('alarms on pipeline failures, endpoint errors, model loading wait and the dead-letter queue notify one topic', (t) => {
