@@ -17,6 +17,7 @@ import { provisionLocalStack } from './bootstrap.js';
 import { startLocalAws } from './edge-server.js';
 import type { LocalAwsOptions } from './edge-server.js';
 import { LOCAL_IMAGES } from './images.js';
+import { checkNightlyCron, DEFAULT_NIGHTLY_CRON, scheduleNightly } from './nightly.js';
 
 /**
  * `npm start`: local mode's main job. Starts the edge server (S3, SageMaker, SageMaker Runtime on one
@@ -222,6 +223,8 @@ one port), prints sample forecasts, then keeps serving until Ctrl-C.
   --instances N     training instances (default ${LOCAL_DEFAULTS.instances})
   --data-dir DIR    where local S3 and SageMaker keep their state (default ${LOCAL_DEFAULTS.dataDir})
   --once            exit after the sample forecasts instead of serving
+  --schedule CRON   while serving, rerun the pipeline on this node-cron schedule in
+                    $${PIPELINE_ENV.scheduleTimezone} (default "${DEFAULT_NIGHTLY_CRON}", UTC); "off" disables it
   -h, --help        this text
 `;
 
@@ -245,6 +248,7 @@ export async function main(args: readonly string[]): Promise<number> {
         instances: { type: 'string' },
         'data-dir': { type: 'string' },
         once: { type: 'boolean', default: false },
+        schedule: { type: 'string', default: DEFAULT_NIGHTLY_CRON },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -268,6 +272,7 @@ export async function main(args: readonly string[]): Promise<number> {
       endpointName: LOCAL_DEFAULTS.endpointName,
       log: (line) => process.stdout.write(`${line}\n`),
     };
+    if (values.schedule !== 'off') checkNightlyCron(values.schedule);
   } catch (error) {
     process.stderr.write(`start: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -282,7 +287,8 @@ export async function main(args: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await startAndServe({ ...options, signal: stopping.signal }, values.once);
+    const schedule = values.once || values.schedule === 'off' ? undefined : values.schedule;
+    return await startAndServe({ ...options, signal: stopping.signal }, schedule, values.once);
   } catch (error) {
     if (error instanceof StoppedError) return 130;
     throw error;
@@ -299,7 +305,7 @@ class StoppedError extends Error {
   }
 }
 
-async function startAndServe(options: LocalModeOptions & { signal: AbortSignal }, once: boolean): Promise<number> {
+async function startAndServe(options: LocalModeOptions & { signal: AbortSignal }, schedule: string | undefined, once: boolean): Promise<number> {
   const started = Date.now();
   const run = await startLocalMode(options);
   try {
@@ -319,8 +325,23 @@ async function startAndServe(options: LocalModeOptions & { signal: AbortSignal }
     const first = samples[0];
     if (first) say(queryInstructions(run.endpointUrl, options.endpointName, first));
     if (once) return 0;
-    say(`\nServing on ${run.endpointUrl}; Ctrl-C stops.`);
-    if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }));
+    const nightly = schedule
+      ? scheduleNightly({
+          cron: schedule,
+          timezone: process.env[PIPELINE_ENV.scheduleTimezone] ?? PIPELINE_CONFIG_DEFAULTS.scheduleTimezone,
+          log: say,
+          run: async (scheduledTime) => {
+            const { result: next } = await runLocalPipeline({ ...options, scheduledTime });
+            say(`nightly schedule: run ${next.runId} ${next.publishOutcome}, ${Object.keys(next.manifest.models).length} customers in the manifest`);
+          },
+        })
+      : undefined;
+    say(`\nServing on ${run.endpointUrl}; ${nightly ? `next nightly run ${nightly.nextRun()?.toISOString()}; ` : ''}Ctrl-C stops.`);
+    try {
+      if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }));
+    } finally {
+      await nightly?.stop();
+    }
     return 0;
   } finally {
     await run.close();
