@@ -1,4 +1,5 @@
 import { IANAZone, DateTime } from 'luxon';
+import { HYPERPARAMETER_NAMES } from '../../containers/training/hyperparameters.js';
 import { PIPELINE_ENV, type PipelineEnvKey } from './pipeline-env.js';
 
 /**
@@ -163,6 +164,11 @@ function parseHyperparameters(text: string | undefined, problems: string[]): Rec
   for (const [key, raw] of entries) {
     if (key === 'run_id') {
       problems.push(`${name}.run_id is set; the pipeline sets it to the run id itself`);
+      continue;
+    }
+    // The training container refuses unknown names: say so now, not after processing has run.
+    if (!(HYPERPARAMETER_NAMES as readonly string[]).includes(key)) {
+      problems.push(`${name}.${key} is not a hyperparameter of the training container; expected any of ${HYPERPARAMETER_NAMES.filter((n) => n !== 'run_id').join(', ')}`);
       continue;
     }
     // SageMaker takes strings only; numbers and booleans are written the way a person would type them.

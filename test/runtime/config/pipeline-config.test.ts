@@ -32,7 +32,7 @@ test('every variable is read and typed', (t) => {
     [PIPELINE_ENV.trainingInstanceCount]: '4',
     [PIPELINE_ENV.trainingSpot]: 'true',
     [PIPELINE_ENV.trainingMaxRuntimeSeconds]: '7200',
-    [PIPELINE_ENV.hyperparameters]: '{"holdout_days": 28, "seasonality_mode": "additive", "weekly": true}',
+    [PIPELINE_ENV.hyperparameters]: '{"holdout_days": 28, "seasonality_mode": "additive", "weekly_seasonality": true}',
     [PIPELINE_ENV.scheduleTimezone]: 'Europe/Paris',
     [PIPELINE_ENV.scheduledTime]: '2026-11-26T01:00:00Z',
   });
@@ -42,7 +42,7 @@ test('every variable is read and typed', (t) => {
   t.is(config.training.instanceCount, 4);
   t.true(config.training.spot);
   t.is(config.training.maxRuntimeSeconds, 7200);
-  t.deepEqual(config.training.hyperparameters, { holdout_days: '28', seasonality_mode: 'additive', weekly: 'true' });
+  t.deepEqual(config.training.hyperparameters, { holdout_days: '28', seasonality_mode: 'additive', weekly_seasonality: 'true' });
   t.is(config.scheduleTimezone, 'Europe/Paris');
   t.is(config.scheduledTime?.toUTC().toISO(), '2026-11-26T01:00:00.000Z');
 });
@@ -56,7 +56,7 @@ test('all problems are reported at once, each naming its variable', (t) => {
         [PIPELINE_ENV.sagemakerRoleArn]: undefined,
         [PIPELINE_ENV.trainingInstanceCount]: 'two',
         [PIPELINE_ENV.trainingSpot]: 'yes',
-        [PIPELINE_ENV.hyperparameters]: '{"a": {"nested": 1}}',
+        [PIPELINE_ENV.hyperparameters]: '{"growth": {"nested": 1}}',
         [PIPELINE_ENV.scheduleTimezone]: 'Mars/Olympus',
         [PIPELINE_ENV.scheduledTime]: 'tomorrow',
         [PIPELINE_ENV.jobNamePrefix]: 'a'.repeat(40),
@@ -68,15 +68,18 @@ test('all problems are reported at once, each naming its variable', (t) => {
   t.regex(error.message, /FORECAST_SAGEMAKER_ROLE_ARN is not set/);
   t.regex(error.message, /FORECAST_TRAINING_INSTANCE_COUNT is "two"; expected an integer from 1 to 100/);
   t.regex(error.message, /FORECAST_TRAINING_SPOT is "yes"; expected true or false/);
-  t.regex(error.message, /FORECAST_HYPERPARAMETERS\.a is \{"nested":1\}/);
+  t.regex(error.message, /FORECAST_HYPERPARAMETERS\.growth is \{"nested":1\}/);
   t.regex(error.message, /FORECAST_SCHEDULE_TIMEZONE is "Mars\/Olympus"/);
   t.regex(error.message, /FORECAST_SCHEDULED_TIME is "tomorrow"/);
   t.regex(error.message, /FORECAST_JOB_NAME_PREFIX .* at most 36 characters/);
 });
 
 test('hyperparameters beyond SageMaker limits are refused', (t) => {
-  const long = JSON.stringify({ k: 'x'.repeat(257) });
-  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: long }), { message: /FORECAST_HYPERPARAMETERS\.k has 257 characters/ });
+  const long = JSON.stringify({ growth: 'x'.repeat(257) });
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: long }), { message: /FORECAST_HYPERPARAMETERS\.growth has 257 characters/ });
+  t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: '{"holdout_dayz":"7"}' }), {
+    message: /FORECAST_HYPERPARAMETERS\.holdout_dayz is not a hyperparameter of the training container; expected any of holdout_days,/,
+  });
   const many = JSON.stringify(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, '1'])));
   t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: many }), { message: /has 100 hyperparameters; SageMaker allows at most 100, one of them the pipeline's run_id/ });
   t.throws(() => readPipelineConfig({ ...minimal, [PIPELINE_ENV.hyperparameters]: '{"run_id":"x"}' }), { message: /run_id is set; the pipeline sets it/ });
