@@ -118,8 +118,9 @@ export class ModelCache {
     const scratch = path.join(this.o.modelsDir, `.staging-${randomBytes(6).toString('hex')}`);
     const archive = path.join(scratch, 'model.tar.gz');
     try {
+      let bytes: Uint8Array;
       try {
-        await this.o.s3.download(this.o.modelData.bucket, key, archive);
+        bytes = await this.o.s3.getBytes(this.o.modelData.bucket, key);
       } catch (error) {
         if (!isNotFound(error)) throw error;
         throw new RuntimeError(
@@ -127,6 +128,8 @@ export class ModelCache {
           `Failed to download model data(bucket: ${this.o.modelData.bucket}, key: ${key}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.`,
         );
       }
+      await fs.mkdir(scratch, { recursive: true });
+      await fs.writeFile(archive, bytes);
       try {
         await extractModelArchive(archive, path.join(scratch, 'model'));
       } catch (error) {
@@ -139,7 +142,8 @@ export class ModelCache {
       });
       return await folderSize(dir);
     } finally {
-      await fs.rm(scratch, { recursive: true, force: true });
+      // Off the request's path: nothing waits for the scratch folder to go.
+      void fs.rm(scratch, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

@@ -19,6 +19,9 @@ export class InternalS3 {
       forcePathStyle: true,
       credentials: { accessKeyId: 'local-sagemaker', secretAccessKey: 'local-sagemaker' },
       maxAttempts: 2,
+      // Loopback to our own S3: checksums would only cost time on the model-loading path.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
   }
 
@@ -40,6 +43,11 @@ export class InternalS3 {
     const partial = `${file}.partial`;
     await pipeline(object.Body as Readable, createWriteStream(partial));
     await fs.rename(partial, file);
+  }
+
+  async getBytes(bucket: string, key: string): Promise<Uint8Array> {
+    const object = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await object.Body?.transformToByteArray()) ?? new Uint8Array(0);
   }
 
   async upload(bucket: string, key: string, file: string, contentType?: string): Promise<void> {
