@@ -15,6 +15,8 @@ export interface StepReport {
   readonly attempt?: number;
   readonly outcome?: JobOutcome | PublishOutcome;
   readonly previousFailures?: readonly { jobName: string; status: string; reason: string }[];
+  /** Why the step failed; the run stopped there. */
+  readonly error?: string;
 }
 
 export interface MetricSummary {

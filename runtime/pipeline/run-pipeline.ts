@@ -96,7 +96,14 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const step = async <T>(name: PipelineStep, work: () => Promise<T>, describe: (result: T) => { summary: string; report?: Partial<StepReport> }) => {
     emit({ type: 'step-started', step: name });
     const stepStarted = clock.now();
-    const result = await work();
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      const seconds = round((clock.now() - stepStarted) / 1000);
+      steps.push({ step: name, startedAt: new Date(stepStarted).toISOString(), seconds, error: (error as Error)?.message ?? String(error) });
+      throw error;
+    }
     const seconds = (clock.now() - stepStarted) / 1000;
     const { summary, report } = describe(result);
     steps.push({ step: name, startedAt: new Date(stepStarted).toISOString(), seconds: round(seconds), ...report });
@@ -132,7 +139,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     );
 
     const customerCount = await countKeys(deps, config.bucket, customerDataPrefix(runId), '.csv');
-    const trainingLimit = config.training.spot ? config.training.maxRuntimeSeconds * 2 : config.training.maxRuntimeSeconds;
+    const { StoppingCondition: stopping } = buildTrainingJobRequest(config, runId);
+    const trainingLimit = stopping?.MaxWaitTimeInSeconds ?? stopping?.MaxRuntimeInSeconds ?? config.training.maxRuntimeSeconds;
     await step(
       'training',
       () =>

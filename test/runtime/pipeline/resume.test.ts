@@ -49,6 +49,8 @@ test('a training instance killed midway: nothing is published, and the rerun res
   t.is(error.report.status, 'failed');
   const failedReport = JSON.parse(await local.getText(`runs/${RUN_ID}/report.json`)) as RunReport;
   t.is(failedReport.status, 'failed');
+  t.like(failedReport.steps[1], { step: 'training' });
+  t.regex(failedReport.steps[1]?.error ?? '', /ended Failed/);
   await t.throwsAsync(local.deps.s3.send(new HeadObjectCommand({ Bucket: local.bucket, Key: CURRENT_MANIFEST_KEY })));
 
   const checkpointed = await modelEtags(local);
