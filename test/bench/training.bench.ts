@@ -1,0 +1,109 @@
+/**
+ * Training benchmark: the training container on every core against the seed's way, one model
+ * after another in one thread, measured in the same run on the same data.
+ *
+ *   npx tsx test/bench/training.bench.ts [--customers 1000] [--sequential 150] [--weekly 0] [--noise 0]
+ *
+ * Data: the seed's data set from A's generator (1000 customers × 365 daily rows; `--weekly` and
+ * `--noise` add the generator's weekly pattern and noise), one `<customerId>.csv` per customer as
+ * the processing job writes them. Both sides do the same work per customer with the container's
+ * default hyperparameters: fit without the 14-day holdout, evaluate it, refit on all data, write
+ * the archive.
+ * - parallel: `node --import tsx containers/cli.ts train` on all `--customers` (worker threads on
+ *   every CPU, recycled), wall time from start to exit;
+ * - sequential: `--sequential` customers spread over the same set, trained in this process, one
+ *   after another on one thread.
+ * Target: parallel throughput ≥ 1.8× sequential on a 2-core machine. Results also go to
+ * bench-results/training.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initProphetFitting } from '../../containers/shared/prophet.js';
+import { parseHyperparameters } from '../../containers/training/hyperparameters.js';
+import type { HostSummary } from '../../containers/training/job.js';
+import { trainCustomer } from '../../containers/training/train-customer.js';
+import { writeTrainingChannel } from '../containers/training-fixture.js';
+
+const { values } = parseArgs({
+  options: {
+    customers: { type: 'string', default: '1000' },
+    sequential: { type: 'string', default: '150' },
+    weekly: { type: 'string', default: '0' },
+    noise: { type: 'string', default: '0' },
+  },
+});
+const CUSTOMERS = Number(values.customers);
+const SEQUENTIAL = Math.min(Number(values.sequential), CUSTOMERS);
+const repo = path.resolve(import.meta.dirname, '..', '..');
+
+const base = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
+try {
+  const ids = await writeTrainingChannel(base, { customers: CUSTOMERS, weekly: Number(values.weekly), noise: Number(values.noise) });
+  const channel = path.join(base, 'input', 'data', 'train');
+  process.stderr.write(`${CUSTOMERS} customers written to ${channel}; ${os.availableParallelism()} CPUs\n`);
+
+  // Sequential: the seed's way, one customer after another on one thread.
+  const settings = parseHyperparameters({ run_id: 'bench' }, {});
+  await initProphetFitting();
+  const sequentialDir = path.join(base, 'sequential');
+  const subset = Array.from({ length: SEQUENTIAL }, (_, i) => ids[Math.floor((i * ids.length) / SEQUENTIAL)] as string);
+  const cpuBefore = process.cpuUsage();
+  const sequentialStart = performance.now();
+  for (const customerId of subset) {
+    await trainCustomer({ customerId, file: path.join(channel, `${customerId}.csv`), checkpoint: path.join(sequentialDir, `${customerId}.tar.gz`) }, settings);
+  }
+  const sequentialSeconds = (performance.now() - sequentialStart) / 1000;
+  const sequentialCpu = process.cpuUsage(cpuBefore);
+  const sequentialRate = SEQUENTIAL / sequentialSeconds;
+  process.stderr.write(`sequential: ${SEQUENTIAL} customers in ${sequentialSeconds.toFixed(1)} s (${sequentialRate.toFixed(2)} models/s)\n`);
+
+  // Parallel: the training container as the image runs it.
+  const parallelStart = performance.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'containers/cli.ts', 'train'], {
+      cwd: repo,
+      env: { ...process.env, SAGEMAKER_BASE_DIR: base },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('exit', resolve);
+  });
+  const parallelSeconds = (performance.now() - parallelStart) / 1000;
+  if (code !== 0) throw new Error(`the training container exited with ${code}`);
+  const summary = JSON.parse(await readFile(path.join(base, 'model', 'summary-algo-1.json'), 'utf8')) as HostSummary;
+  const parallelRate = summary.customers.trained / parallelSeconds;
+
+  const result = {
+    date: new Date().toISOString(),
+    cpus: os.availableParallelism(),
+    data: { customers: CUSTOMERS, days: 365, weekly: Number(values.weekly), noise: Number(values.noise) },
+    sequential: {
+      customers: SEQUENTIAL,
+      seconds: sequentialSeconds,
+      modelsPerSecond: sequentialRate,
+      cpuMsPerModel: (sequentialCpu.user + sequentialCpu.system) / 1000 / SEQUENTIAL,
+    },
+    parallel: {
+      customers: summary.customers.trained,
+      failed: summary.customers.failed,
+      workers: summary.timing.workers,
+      seconds: parallelSeconds,
+      modelsPerSecond: parallelRate,
+      cpuMsPerModel: summary.timing.cpuMsPerModel,
+      holdout: summary.holdout,
+    },
+    ratio: parallelRate / sequentialRate,
+    target: 1.8,
+  };
+  await mkdir(path.join(repo, 'bench-results'), { recursive: true });
+  await writeFile(path.join(repo, 'bench-results', 'training.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const line = (label: string, rate: number, cpuMs: number | null) => `${label.padEnd(34)} ${rate.toFixed(2).padStart(7)} models/s   ${cpuMs?.toFixed(0) ?? '?'} CPU ms/model`;
+  console.log(line(`sequential, 1 thread (${SEQUENTIAL} customers)`, sequentialRate, result.sequential.cpuMsPerModel));
+  console.log(line(`container, ${summary.timing.workers} workers (${CUSTOMERS} customers)`, parallelRate, summary.timing.cpuMsPerModel));
+  console.log(`throughput ratio ${result.ratio.toFixed(2)}× (target ≥ ${result.target}× on 2 cores) — ${result.ratio >= result.target ? 'met' : 'NOT met'}`);
+  console.log(`holdout: mean MAE ${summary.holdout.meanMae?.toFixed(3)} vs seasonal-naive ${summary.holdout.meanSeasonalNaiveMae?.toFixed(3)}; wall includes process start and Prophet init`);
+} finally {
+  await rm(base, { recursive: true, force: true });
+}
