@@ -16,10 +16,19 @@ const logLine: LogEvent = (event, fields) => {
 export async function main(args: readonly string[]): Promise<number> {
   const config = parseInferenceConfig(args, process.env);
   const server = await startInferenceServer(config, logLine);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const stop = await Promise.race([
+    new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    }),
+    server.failure,
+  ]);
+  if (stop instanceof Error) {
+    logLine('failed', { message: stop.message, models: server.registry.size });
+    await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    return 1;
+  }
+  const signal = stop;
   logLine('draining', { signal, models: server.registry.size });
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, DRAIN_DEADLINE_MS, 'timeout').unref());
   const outcome = await Promise.race([server.close().then(() => 'drained' as const), deadline]);

@@ -93,7 +93,10 @@ export class WorkerModelHost implements ModelHost {
   #nextId = 0;
   #failure: Error | undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    onFailure: (error: Error) => void,
+  ) {
     worker.on('message', (reply: HostReply) => {
       const pending = this.#pending.get(reply.id);
       if (!pending) return;
@@ -102,15 +105,18 @@ export class WorkerModelHost implements ModelHost {
       else pending.reject(deserializeError(reply.error));
     });
     const fail = (error: Error) => {
+      if (this.#failure) return;
       this.#failure = error;
       for (const pending of this.#pending.values()) pending.reject(error);
       this.#pending.clear();
+      onFailure(error);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new InferenceError('E_INTERNAL', `A model worker thread exited with code ${code}.`)));
   }
 
-  static async create(options: ReplayOptions): Promise<WorkerModelHost> {
+  /** `onFailure` hears once if the thread dies: every model it held is gone with it. */
+  static async create(options: ReplayOptions, onFailure: (error: Error) => void): Promise<WorkerModelHost> {
     const worker = startWorker(options);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
@@ -121,7 +127,7 @@ export class WorkerModelHost implements ModelHost {
         else reject(new Error(`A model worker thread sent ${JSON.stringify(message)} instead of "ready".`));
       });
     });
-    return new WorkerModelHost(worker);
+    return new WorkerModelHost(worker, onFailure);
   }
 
   #call(request: Distributive<HostRequest>): Promise<unknown> {

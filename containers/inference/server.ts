@@ -13,6 +13,11 @@ export interface InferenceServer {
   /** `http://host:port` as bound (the real port when the config asked for port 0). */
   readonly url: string;
   readonly registry: ModelRegistry;
+  /**
+   * Settles if a model thread dies. Its models died with it and the registry cannot tell which
+   * requests they would have served, so the process should exit and be replaced (crash-only).
+   */
+  readonly failure: Promise<Error>;
   /** Stops accepting connections, lets in-flight requests finish, then frees every model. */
   close(): Promise<void>;
 }
@@ -22,13 +27,15 @@ const TARGET_MODEL_HEADER = 'x-amzn-sagemaker-target-model';
 /** Starts the multi-model server: model hosts first, then the HTTP listener. */
 export async function startInferenceServer(config: InferenceConfig, log: LogEvent = () => {}): Promise<InferenceServer> {
   const replay = { uncertaintySamples: config.uncertaintySamples };
+  let reportFailure: (error: Error) => void = () => {};
+  const failure = new Promise<Error>((resolve) => (reportFailure = resolve));
   // Models live in worker threads so that loads and forecasts never hold up the HTTP thread, /ping
   // included; 0 workers keeps them on the HTTP thread (cheaper per request, but a burst of loads
   // then delays /ping).
   const hosts: ModelHost[] =
     config.workers === 0
       ? [await InProcessModelHost.create(replay)]
-      : await Promise.all(Array.from({ length: config.workers }, () => WorkerModelHost.create(replay)));
+      : await Promise.all(Array.from({ length: config.workers }, () => WorkerModelHost.create(replay, (error) => reportFailure(error))));
   const budgetBytes = config.modelMemoryBytes ?? (await defaultModelMemory());
   const registry = new ModelRegistry(hosts, new MemoryBudget(budgetBytes));
   const app = buildApp(registry, log);
@@ -45,6 +52,7 @@ export async function startInferenceServer(config: InferenceConfig, log: LogEven
   return {
     url,
     registry,
+    failure,
     async close() {
       await app.close();
       await Promise.all(hosts.map((host) => host.close()));

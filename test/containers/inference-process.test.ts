@@ -43,14 +43,22 @@ async function spawnServer(t: { teardown(fn: () => void): void }, args: string[]
   return { child, url, exit, events };
 }
 
-test('/ping answers within 2 s while hundreds of models load at once', async (t) => {
+test('/ping answers within 2 s while hundreds of models load', async (t) => {
   const server = await spawnServer(t);
   const dirs = [...models.dirs.values()];
+  const total = 300;
+  let next = 0;
   let loading = true;
-  const loads = Promise.all(
-    Array.from({ length: 200 }, (_, i) =>
-      request(server.url, 'POST', '/models', JSON.stringify({ model_name: `m${i}`, url: dirs[i % dirs.length] })),
-    ),
+  // Sixteen loads in flight at a time, as a busy endpoint's agent might send them.
+  const loaders = Promise.all(
+    Array.from({ length: 16 }, async () => {
+      const statuses: number[] = [];
+      for (let i = next++; i < total; i = next++) {
+        const answer = await request(server.url, 'POST', '/models', JSON.stringify({ model_name: `m${i}`, url: dirs[i % dirs.length] }));
+        statuses.push(answer.status);
+      }
+      return statuses;
+    }),
   ).finally(() => (loading = false));
   const pings: number[] = [];
   while (loading) {
@@ -60,11 +68,12 @@ test('/ping answers within 2 s while hundreds of models load at once', async (t)
     pings.push(performance.now() - started);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const answers = await loads;
-  t.true(answers.every((answer) => answer.status === 200));
+  const statuses = (await loaders).flat();
+  t.deepEqual(statuses, Array(total).fill(200));
+  t.log(`${pings.length} pings during the loads, slowest ${Math.max(...pings).toFixed(0)} ms`);
   t.true(pings.length >= 2, `only ${pings.length} pings went out while loading`);
   t.true(Math.max(...pings) < 2000, `slowest ping ${Math.max(...pings).toFixed(0)} ms`);
-  t.is((await request(server.url, 'GET', '/models?limit=1000')).body.models.length, 200);
+  t.is((await request(server.url, 'GET', '/models?limit=1000')).body.models.length, total);
 });
 
 test('SIGTERM lets in-flight invocations finish, then the server exits 0', async (t) => {
