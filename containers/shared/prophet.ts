@@ -249,7 +249,8 @@ function firstLine(error: unknown): string {
 
 /**
  * Stan's L-BFGS sometimes stops with "line search failed" (Python Prophet then retries with Newton,
- * which the WebAssembly build cannot run: it traps). These retries recovered most such series.
+ * which the WebAssembly build cannot run: it traps). These retries recover part of such series;
+ * when all fail, the customer fails with each attempt's reason.
  */
 const FIT_ATTEMPTS: { name: string; options?: ProphetOptimizeOptions }[] = [
   { name: 'L-BFGS' },
