@@ -36,7 +36,7 @@ export interface WriteResult {
 
 // Creating thousands of files waits on the file system more than on the CPU: keep a few writes
 // in flight while the next customers are sorted, within a fixed number of descriptors.
-const WRITE_CONCURRENCY = 8;
+const WRITE_CONCURRENCY = 16;
 
 export async function writeCustomerFiles(task: WriteTask, onCustomers: (customers: number) => void = () => {}): Promise<WriteResult> {
   const result: WriteResult = {
