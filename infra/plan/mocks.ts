@@ -18,7 +18,7 @@ interface Outputs {
 }
 
 /** What each resource type reports after creation, as AWS and the providers would. */
-type OutputsFor = (name: string, inputs: Inputs, account: PlanAccount, preview: boolean) => Outputs;
+type OutputsFor = (name: string, inputs: Inputs, account: PlanAccount) => Outputs;
 
 /** Pulumi's auto-naming: the logical name, a hyphen and seven random hex digits (deterministic here). */
 export function autoName(name: string, salt = ''): string {
@@ -109,7 +109,7 @@ const CUSTOM: Readonly<Record<string, OutputsFor>> = {
   'aws:ec2/routeTable:RouteTable': ec2('rtb', 'route-table'),
   'aws:ec2/routeTableAssociation:RouteTableAssociation': ec2('rtbassoc', 'route-table-association'),
   'aws:ec2/securityGroup:SecurityGroup': (logical, inputs, a) => {
-    const { id, state } = ec2('sg', 'security-group')(logical, inputs, a, false);
+    const { id, state } = ec2('sg', 'security-group')(logical, inputs, a);
     return { id, state: { ...state, name: str(inputs, 'name') ?? autoName(logical, 'sg') } };
   },
   'aws:ec2/vpcEndpoint:VpcEndpoint': ec2('vpce', 'vpc-endpoint'),
@@ -206,7 +206,7 @@ export function planMocks(account: PlanAccount, preview: boolean, reportUnknown?
         if (remote !== undefined) {
           // An image is built, and its digest known, only during the update.
           if (preview) return { id: '', state: inputs };
-          const { id, state } = remote(args.name, inputs, account, preview);
+          const { id, state } = remote(args.name, inputs, account);
           return { id, state: { ...inputs, ...state } };
         }
         if (LOCAL_COMPONENT.test(args.type)) return { id: '', state: {} };
@@ -222,7 +222,7 @@ export function planMocks(account: PlanAccount, preview: boolean, reportUnknown?
           state: unknown(`The offline plan has no mock for resource type ${args.type} (resource "${args.name}"); add it to infra/plan/mocks.ts`, inputs),
         };
       }
-      const { id, state } = outputsFor(args.name, inputs, account, preview);
+      const { id, state } = outputsFor(args.name, inputs, account);
       if (!preview) return { id, state: { ...inputs, ...state } };
       // A first preview knows the inputs and the names Pulumi generates, not what AWS assigns.
       const known = Object.fromEntries(Object.entries(state).filter(([key]) => KNOWN_IN_PREVIEW.has(key)));

@@ -28,13 +28,11 @@ test('npm run plan -- --stack dev prints every resource by component, counts by 
 });
 
 test('a bad override or a missing stack file fails with a message and exit code 1', async (t) => {
-  const bad = await plan('--stack', 'dev', '--set', 'forecast-fleet:endpointInstanceCount=0');
+  const [bad, missing, usage] = await Promise.all([plan('--stack', 'dev', '--set', 'forecast-fleet:endpointInstanceCount=0'), plan('--stack', 'staging'), plan()]);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /\[forecast-fleet:endpointInstanceCount\] is "0"; expected an integer from 1 to 100/);
-  const missing = await plan('--stack', 'staging');
   t.is(missing.code, 1);
   t.regex(missing.stderr, /No stack file Pulumi\.staging\.yaml/);
-  const usage = await plan();
   t.is(usage.code, 2);
   t.regex(usage.stderr, /\[--stack\] is required/);
 });
