@@ -1,8 +1,11 @@
 import type { Policies } from '@pulumi/policy';
+import { ec2Policies } from './ec2.js';
 import { ecrPolicies } from './ecr.js';
 import { ecsPolicies } from './ecs.js';
 import { iamPolicies } from './iam.js';
+import { kmsPolicies } from './kms.js';
 import { logsPolicies } from './logs.js';
+import { messagingPolicies } from './messaging.js';
 import { s3Policies } from './s3.js';
 import { sagemakerPolicies } from './sagemaker.js';
 import { schedulerPolicies } from './scheduler.js';
@@ -13,7 +16,7 @@ import { tagsPolicies } from './tags.js';
 export const policyPackName = 'forecast-fleet';
 
 export const policyPackDescription =
-  'Reviews every resource the forecast-fleet stack declares: S3, ECR, IAM, SageMaker, ECS, CloudWatch Logs, EventBridge Scheduler, tags, and the links between them.';
+  'Reviews every resource the forecast-fleet stack declares: S3, ECR, IAM, SageMaker, ECS, CloudWatch Logs and alarms, EventBridge Scheduler, KMS, EC2 security groups, SQS, tags, and the links between them.';
 
 /** Every policy of the pack, grouped by AWS service in review order. */
 export const policiesByService = {
@@ -24,6 +27,9 @@ export const policiesByService = {
   ecs: ecsPolicies,
   logs: logsPolicies,
   scheduler: schedulerPolicies,
+  kms: kmsPolicies,
+  ec2: ec2Policies,
+  messaging: messagingPolicies,
   tags: tagsPolicies,
   stack: stackPolicies,
 } as const;

@@ -143,4 +143,59 @@ export const s3BucketTlsOnly: StackValidationPolicy = {
   },
 };
 
-export const s3Policies = [s3BucketPublicAccessBlocked, s3BucketEncrypted, s3BucketVersioned, s3BucketTlsOnly];
+export const s3BucketOwnerEnforced: StackValidationPolicy = {
+  name: 's3-bucket-owner-enforced',
+  description: 'Every S3 bucket disables ACLs (object ownership BucketOwnerEnforced), so access is decided by IAM and the bucket policy alone and every object, whoever wrote it, belongs to the account.',
+  remediationSteps: 'Add an aws.s3.BucketOwnershipControls with bucket: <bucket>.id and rule: { objectOwnership: "BucketOwnerEnforced" }.',
+  enforcementLevel: 'mandatory',
+  severity: 'high',
+  validateStack: (args, reportViolation) => {
+    for (const bucket of bucketsOf(args.resources)) {
+      const controls = companionsOf(args.resources, bucket, [aws.s3.BucketOwnershipControls], 'bucket', bucketIdentifiers);
+      const ownership = controls.map((c) => (c.props['rule'] as { objectOwnership?: string } | undefined)?.objectOwnership);
+      if (!ownership.includes('BucketOwnerEnforced')) {
+        reportViolation(
+          `Expected object ownership BucketOwnerEnforced for ${describe(bucket)}, found ${ownership.length === 0 ? 'no BucketOwnershipControls' : ownership.map(String).join(', ')}.`,
+          bucket.urn,
+        );
+      }
+    }
+  },
+};
+
+const lifecycleClasses = [aws.s3.BucketLifecycleConfiguration, aws.s3.BucketLifecycleConfigurationV2];
+
+interface LifecycleRule {
+  status?: string;
+  noncurrentVersionExpiration?: { noncurrentDays?: number };
+}
+
+export const s3BucketExpiresNoncurrentVersions: StackValidationPolicy = {
+  name: 's3-bucket-expires-noncurrent-versions',
+  description: 'Every S3 bucket has an enabled lifecycle rule that expires noncurrent object versions; with versioning on, every nightly overwrite (manifests, reports) otherwise keeps its old version, and its cost, forever.',
+  remediationSteps: 'Add an aws.s3.BucketLifecycleConfiguration with bucket: <bucket>.id and a rule { status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: <days> } }.',
+  enforcementLevel: 'mandatory',
+  severity: 'medium',
+  validateStack: (args, reportViolation) => {
+    for (const bucket of bucketsOf(args.resources)) {
+      const configurations = companionsOf(args.resources, bucket, lifecycleClasses, 'bucket', bucketIdentifiers);
+      const rules = configurations.flatMap((c) => (c.props['rules'] ?? []) as LifecycleRule[]);
+      const expiring = rules.some((r) => r.status === 'Enabled' && r.noncurrentVersionExpiration?.noncurrentDays !== undefined);
+      if (!expiring) {
+        reportViolation(
+          `Expected an enabled lifecycle rule with noncurrentVersionExpiration for ${describe(bucket)}, found ${configurations.length === 0 ? 'no lifecycle configuration' : `${rules.length} rules without one`}.`,
+          bucket.urn,
+        );
+      }
+    }
+  },
+};
+
+export const s3Policies = [
+  s3BucketPublicAccessBlocked,
+  s3BucketEncrypted,
+  s3BucketVersioned,
+  s3BucketTlsOnly,
+  s3BucketOwnerEnforced,
+  s3BucketExpiresNoncurrentVersions,
+];

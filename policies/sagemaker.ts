@@ -91,9 +91,49 @@ export const sagemakerModelMultiModel: ResourceValidationPolicy = {
   }),
 };
 
+export const sagemakerEndpointAutoRollback: ResourceValidationPolicy = {
+  name: 'sagemaker-endpoint-auto-rollback',
+  description: 'SageMaker endpoints deploy with automatic rollback on alarms, so a model or image that fails after an update is rolled back instead of serving errors.',
+  remediationSteps: 'Set deploymentConfig: { autoRollbackConfiguration: { alarms: [{ alarmName: <5XX alarm> }] }, blueGreenUpdatePolicy: { ... } } on the aws.sagemaker.Endpoint.',
+  enforcementLevel: 'mandatory',
+  severity: 'medium',
+  validateResource: validateResourceOfType(aws.sagemaker.Endpoint, (endpoint, _args, reportViolation) => {
+    const alarms = endpoint.deploymentConfig?.autoRollbackConfiguration?.alarms ?? [];
+    if (alarms.length === 0) {
+      reportViolation(`Expected deploymentConfig.autoRollbackConfiguration.alarms, found ${endpoint.deploymentConfig ? 'no alarms' : 'no deploymentConfig'}.`);
+    }
+  }),
+};
+
+export interface EndpointAutoscalingConfig {
+  maximumInstances: number;
+}
+
+export const sagemakerEndpointAutoscalingBounded: ResourceValidationPolicy = {
+  name: 'sagemaker-endpoint-autoscaling-bounded',
+  description: 'Application Auto Scaling of a SageMaker endpoint variant stops at an allowed number of instances, so a traffic spike or a runaway client cannot scale the bill without bound.',
+  remediationSteps: 'Lower maxCapacity on the aws.appautoscaling.Target (config key autoscalingMaxInstances), or raise maximumInstances in the policy pack config.',
+  enforcementLevel: 'mandatory',
+  severity: 'medium',
+  configSchema: {
+    properties: {
+      maximumInstances: { type: 'integer', minimum: 1, default: 10, description: 'Most instances an endpoint variant may scale out to.' },
+    },
+  },
+  validateResource: validateResourceOfType(aws.appautoscaling.Target, (target, args, reportViolation) => {
+    if (target.serviceNamespace !== 'sagemaker') args.notApplicable('not a SageMaker scalable target');
+    const { maximumInstances } = args.getConfig<EndpointAutoscalingConfig>();
+    if (target.maxCapacity > maximumInstances) {
+      reportViolation(`Expected maxCapacity of at most ${maximumInstances} for ${target.resourceId}, found ${target.maxCapacity}.`);
+    }
+  }),
+};
+
 export const sagemakerPolicies = [
   sagemakerEndpointInstanceTypeAllowed,
   sagemakerEndpointConfigKmsKey,
   sagemakerEndpointConfigAutoNamed,
   sagemakerModelMultiModel,
+  sagemakerEndpointAutoRollback,
+  sagemakerEndpointAutoscalingBounded,
 ];

@@ -20,6 +20,8 @@ const stackPolicyTargets: Readonly<Record<string, string>> = {
   's3-bucket-encrypted': 'aws:s3/bucket:Bucket',
   's3-bucket-versioned': 'aws:s3/bucket:Bucket',
   's3-bucket-tls-only': 'aws:s3/bucket:Bucket',
+  's3-bucket-owner-enforced': 'aws:s3/bucket:Bucket',
+  's3-bucket-expires-noncurrent-versions': 'aws:s3/bucket:Bucket',
   'ecr-repository-lifecycle-policy': 'aws:ecr/repository:Repository',
   'stack-schedule-runs-own-task': 'aws:scheduler/schedule:Schedule',
   'stack-endpoint-reads-own-bucket': 'aws:sagemaker/endpoint:Endpoint',

@@ -77,6 +77,38 @@ export function compliantStack(): AnalyzedResource[] {
       deps: { bucket: ['storage-bucket'], policy: ['storage-bucket'] },
     }),
     resource({
+      type: 'aws:s3/bucketOwnershipControls:BucketOwnershipControls',
+      name: 'storage-ownership',
+      props: { bucket: BUCKET, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+      deps: { bucket: ['storage-bucket'] },
+    }),
+    resource({
+      type: 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+      name: 'storage-lifecycle',
+      props: {
+        bucket: BUCKET,
+        rules: [
+          { id: 'expire-runs', status: 'Enabled', filter: { prefix: 'runs/' }, expiration: { days: 14 } },
+          { id: 'expire-noncurrent-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 14 } },
+        ],
+      },
+      deps: { bucket: ['storage-bucket'] },
+    }),
+    resource({
+      type: 'aws:kms/key:Key',
+      name: 'keys-endpoint',
+      props: { description: 'endpoint volumes', enableKeyRotation: true, deletionWindowInDays: 30, tags: TAGS },
+    }),
+    resource({
+      type: 'aws:ec2/securityGroup:SecurityGroup',
+      name: 'network-task',
+      props: {
+        vpcId: 'vpc-1',
+        egress: [{ cidrBlocks: ['0.0.0.0/0'], fromPort: 443, toPort: 443, protocol: 'tcp' }],
+        tags: TAGS,
+      },
+    }),
+    resource({
       type: 'aws:ecr/repository:Repository',
       name: 'images-inference',
       props: {
@@ -163,8 +195,25 @@ export function compliantStack(): AnalyzedResource[] {
     resource({
       type: 'aws:sagemaker/endpoint:Endpoint',
       name: 'endpoint',
-      props: { name: 'forecast-fleet-dev', endpointConfigName: 'endpoint-config-1234', tags: TAGS },
+      props: {
+        name: 'forecast-fleet-dev',
+        endpointConfigName: 'endpoint-config-1234',
+        deploymentConfig: { autoRollbackConfiguration: { alarms: [{ alarmName: 'forecast-fleet-dev-endpoint-5xx' }] } },
+        tags: TAGS,
+      },
       deps: { endpointConfigName: ['endpoint-config'] },
+    }),
+    resource({
+      type: 'aws:appautoscaling/target:Target',
+      name: 'endpoint-scaling',
+      props: { serviceNamespace: 'sagemaker', resourceId: 'endpoint/forecast-fleet-dev/variant/primary', scalableDimension: 'sagemaker:variant:DesiredInstanceCount', minCapacity: 1, maxCapacity: 2, tags: TAGS },
+    }),
+    resource({ type: 'aws:sns/topic:Topic', name: 'monitoring-alarms', props: { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`, tags: TAGS } }),
+    resource({
+      type: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+      name: 'monitoring-endpoint-errors',
+      props: { metricName: 'Invocation5XXErrors', namespace: 'AWS/SageMaker', comparisonOperator: 'GreaterThanOrEqualToThreshold', evaluationPeriods: 5, threshold: 1, alarmActions: [`arn:aws:sns:${REGION}:${ACCOUNT}:alarms`], tags: TAGS },
+      deps: { alarmActions: ['monitoring-alarms'] },
     }),
     resource({
       type: 'aws:cloudwatch/logGroup:LogGroup',

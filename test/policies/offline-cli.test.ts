@@ -43,7 +43,7 @@ test('a GPU endpoint instance type fails the check (in a preview) with the polic
   t.is(run.code, 1, run.stdout + run.stderr);
   t.regex(run.stdout, /mandatory\s+sagemaker-endpoint-instance-type-allowed/);
   t.regex(run.stdout, /found ml\.g5\.xlarge/);
-  t.regex(run.stdout, /can't run policy '[a-z0-9-]+' during preview/);
+  t.regex(run.stdout, /can't run policy '[a-z0-9-]+' from policy pack 'forecast-fleet@v[0-9.]+' during preview/);
 });
 
 test('a program variant whose bucket lacks its public access block fails the check', async (t) => {
