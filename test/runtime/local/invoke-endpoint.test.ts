@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import test, { type ExecutionContext } from 'ava';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteEndpointCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
+import { CreateEndpointConfigCommand, DeleteEndpointCommand, DescribeEndpointCommand, UpdateEndpointCommand } from '@aws-sdk/client-sagemaker';
+import { localStackNames } from '../../../runtime/local/bootstrap.js';
 import { InvokeEndpointCommand, ModelError, ModelNotReadyException, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
 import { provisionLocalStack } from '../../../runtime/local/bootstrap.js';
 import { removeModels, trainModels, type TrainedModels } from '../../containers/inference-fixtures.js';
@@ -12,7 +13,7 @@ const ENDPOINT = 'forecast-local';
 let models: TrainedModels;
 
 test.before(async () => {
-  models = await trainModels(6, 'run-a');
+  models = await trainModels(5, 'run-a');
 });
 test.after.always(async () => {
   if (models) await removeModels(models);
@@ -32,7 +33,7 @@ const invoke = (local: LocalAwsFixture, targetModel: string, body = '{"period": 
 
 const parse = (output: { Body?: Uint8Array }) => JSON.parse(new TextDecoder().decode(output.Body)) as { customerId: string; model: string; forecast: { yhat: number }[] };
 
-test('provisioning is idempotent and the MME endpoint answers every model through the real SDK', async (t) => {
+test('provisioning is idempotent; the MME endpoint answers every model through the real SDK and errors as AWS names them', async (t) => {
   const local = await serving(t);
   await provisionLocalStack({ endpointUrl: local.aws.endpointUrl, bucket: BUCKET, endpointName: ENDPOINT });
   const endpoint = await local.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT }));
@@ -48,10 +49,8 @@ test('provisioning is idempotent and the MME endpoint answers every model throug
   }
   // The seed's doubly encoded payload goes through untouched.
   t.is(parse(await invoke(local, 'run-a/0.tar.gz', JSON.stringify('{"period": 3}'))).forecast.length, 3);
-});
 
-test('an unknown endpoint, a missing model and a bad payload raise the SDK named exceptions', async (t) => {
-  const local = await serving(t);
+  // An unknown endpoint, a missing model and a bad payload raise the SDK's named exceptions.
   const unknownEndpoint = await t.throwsAsync(
     local.runtime.send(new InvokeEndpointCommand({ EndpointName: 'nope', TargetModel: 'run-a/0.tar.gz', Body: new TextEncoder().encode('{"period":7}') })),
     { instanceOf: ValidationError },
@@ -112,8 +111,22 @@ test('a load slower than the wait limit answers ModelNotReadyException, concurre
   t.is(loads.length, 1, 'eight concurrent first calls loaded the model once');
 });
 
-test('a deleted endpoint stops its container and is no longer found', async (t) => {
+test('an updated endpoint serves from its new configuration; a deleted one stops its container and is no longer found', async (t) => {
   const local = await serving(t);
+  t.is(parse(await invoke(local, 'run-a/0.tar.gz')).forecast.length, 7);
+  await local.sagemaker.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: 'forecast-local-config-2',
+      ProductionVariants: [{ VariantName: 'Blue', ModelName: localStackNames(ENDPOINT).model, InstanceType: 'ml.c5.large', InitialInstanceCount: 1 }],
+    }),
+  );
+  await local.sagemaker.send(new UpdateEndpointCommand({ EndpointName: ENDPOINT, EndpointConfigName: 'forecast-local-config-2' }));
+  t.is((await local.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT }))).EndpointStatus, 'Updating');
+  const updated = await waitFor(() => local.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })), (e) => e.EndpointStatus === 'InService', 30_000, 'the update');
+  t.is(updated.EndpointConfigName, 'forecast-local-config-2');
+  const output = await invoke(local, 'run-a/0.tar.gz');
+  t.is(output.InvokedProductionVariant, 'Blue');
+
   await local.sagemaker.send(new DeleteEndpointCommand({ EndpointName: ENDPOINT }));
   await waitFor(
     () => local.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })).then((e) => e.EndpointStatus, (error: Error) => error.name),

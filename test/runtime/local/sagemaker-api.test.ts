@@ -179,3 +179,17 @@ test('any credentials are accepted, as with LocalStack', async (t) => {
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'a/' }));
   t.is(listed.KeyCount, 1);
 });
+
+test("the container's output/failure becomes FailureReason, and MaxRuntimeInSeconds stops a job as MaxRuntimeExceeded", async (t) => {
+  const local = await startLocal(t);
+  await putCustomerFiles(local.s3, BUCKET, 'runs/t/customer-data/', 30, 365);
+  await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('bad-hyperparameter', { HyperParameters: { no_such_setting: '1' } })));
+  await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('too-slow', { StoppingCondition: { MaxRuntimeInSeconds: 1 } })));
+  const bad = await waitFor(() => local.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'bad-hyperparameter' })), (j) => j.TrainingJobStatus === 'Failed', 30_000, 'the bad job');
+  const failureFile = await readFile(path.join(local.dataDir, 'jobs', 'bad-hyperparameter', 'algo-1', 'output', 'failure'), 'utf8');
+  t.is(bad.FailureReason, failureFile.slice(0, 1024));
+  t.regex(bad.FailureReason ?? '', /no_such_setting/);
+
+  const slow = await waitFor(() => local.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'too-slow' })), (j) => j.TrainingJobStatus === 'Stopped', 30_000, 'the slow job');
+  t.is(slow.SecondaryStatus, 'MaxRuntimeExceeded');
+});
