@@ -8,7 +8,8 @@ const USAGE = `usage: container process [--input DIR] [--output DIR] [--report D
   --input DIR    raw CSV files, read recursively (default $SAGEMAKER_BASE_DIR/processing/input/raw)
   --output DIR   one <customerId>.csv per customer, nothing else (default $SAGEMAKER_BASE_DIR/processing/output/customer-data)
   --report DIR   summary.json and quarantine.csv (default $SAGEMAKER_BASE_DIR/processing/output/report)
-  --scratch DIR  where spill files go while the job runs (default the OS temp folder)
+  --scratch DIR  where spill files go while the job runs (default $SAGEMAKER_BASE_DIR/processing/scratch,
+                 on the job's storage volume rather than the container's small root file system)
   --workers N    worker threads (default the CPUs available, at most 8)`;
 
 /**
@@ -48,7 +49,7 @@ export async function main(args: readonly string[]): Promise<number> {
       inputDir,
       outputDir: values.output ?? path.join(paths.processingOutput, 'customer-data'),
       reportDir: values.report ?? path.join(paths.processingOutput, 'report'),
-      ...(values.scratch === undefined ? {} : { scratchDir: values.scratch }),
+      scratchDir: values.scratch ?? path.join(paths.base, 'processing', 'scratch'),
       ...(workers === undefined ? {} : { workers }),
       log: (line) => process.stderr.write(`${line}\n`),
     });

@@ -90,6 +90,7 @@ export async function processRawData(options: ProcessingOptions): Promise<Proces
   // The quarantine file exists even when the job stops early; its parts are joined at the end.
   await fs.promises.writeFile(quarantineFile, `${QUARANTINE_HEADER}\n`);
   await removeCustomerFiles(options.outputDir);
+  if (options.scratchDir) await fs.promises.mkdir(options.scratchDir, { recursive: true });
   const scratch = await fs.promises.mkdtemp(path.join(options.scratchDir ?? os.tmpdir(), 'processing-spill-'));
   const runners: TaskRunner[] = workers === 1 ? [inlineRunner] : Array.from({ length: workers }, () => new WorkerRunner());
   try {
