@@ -120,9 +120,10 @@ export class WorkerModelHost implements ModelHost {
     const worker = startWorker(options);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
-      worker.once('error', onError);
+      const onExit = (code: number) => reject(new Error(`A model worker thread exited with code ${code} while starting.`));
+      worker.once('error', onError).once('exit', onExit);
       worker.once('message', (message: unknown) => {
-        worker.off('error', onError);
+        worker.off('error', onError).off('exit', onExit);
         if (message === 'ready') resolve();
         else reject(new Error(`A model worker thread sent ${JSON.stringify(message)} instead of "ready".`));
       });
