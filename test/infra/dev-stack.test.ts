@@ -275,6 +275,18 @@ test('the scheduler may run only the task family on its cluster and pass only th
   t.deepEqual(trust[0]?.Condition, { StringEquals: { 'aws:SourceAccount': '123456789012' } });
 });
 
+test('ECS may pull only the pipeline image and write only to the pipeline log group', (t) => {
+  const statements = roleStatements(plan, 'roles-task-execution');
+  const logGroup = one(plan, 'aws:cloudwatch/logGroup:LogGroup').outputs['arn'] as string;
+  t.is(grants(statements, 'logs:PutLogEvents', `${logGroup}:log-stream:pipeline/pipeline/0123abcd`).length, 1);
+  t.is(grants(statements, 'logs:PutLogEvents', 'arn:aws:logs:eu-west-1:123456789012:log-group:/other:log-stream:x').length, 0);
+  const repositories = ofType(plan, 'aws:ecr/repository:Repository');
+  for (const repository of repositories) {
+    const expected = repository.inputs['name'] === 'forecast-fleet/dev/pipeline' ? 1 : 0;
+    t.is(grants(statements, 'ecr:BatchGetImage', repository.outputs['arn'] as string).length, expected, String(repository.inputs['name']));
+  }
+});
+
 test('the bucket is versioned, encrypted, private, owner-enforced and TLS-only, with expiry for runs and old versions', (t) => {
   t.is(at(one(plan, 'aws:s3/bucketVersioning:BucketVersioning').inputs, 'versioningConfiguration', 'status'), 'Enabled');
   t.is(at(one(plan, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs, 'rules', 0, 'applyServerSideEncryptionByDefault', 'sseAlgorithm'), 'AES256');
