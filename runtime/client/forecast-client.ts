@@ -87,7 +87,8 @@ export function createForecastClient(options: ForecastClientOptions): ForecastCl
   // One read at a time: concurrent callers share it instead of stampeding S3.
   let reading: Promise<Manifest> | undefined;
 
-  async function readManifest(customerId?: string): Promise<Manifest> {
+  // Not tied to one customer: concurrent callers share the read, and its failure.
+  async function readManifest(): Promise<Manifest> {
     let text: string;
     try {
       const object = await s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: CURRENT_MANIFEST_KEY }));
@@ -95,17 +96,17 @@ export function createForecastClient(options: ForecastClientOptions): ForecastCl
     } catch (error) {
       const name = (error as Error).name;
       const hint = name === 'NoSuchKey' || name === 'NoSuchBucket' ? ': no run has been published yet (run the pipeline, e.g. `npm start`)' : '';
-      throw new ForecastError('E_NO_MANIFEST', customerId, `cannot read ${manifestUri} (${name})${hint}`, { cause: error });
+      throw new ForecastError('E_NO_MANIFEST', undefined, `cannot read ${manifestUri} (${name})${hint}`, { cause: error });
     }
     try {
       return parseManifest(text, manifestUri);
     } catch (error) {
-      throw new ForecastError('E_NO_MANIFEST', customerId, (error as Error).message, { cause: error });
+      throw new ForecastError('E_NO_MANIFEST', undefined, (error as Error).message, { cause: error });
     }
   }
 
-  function refresh(customerId?: string): Promise<Manifest> {
-    reading ??= readManifest(customerId)
+  function refresh(): Promise<Manifest> {
+    reading ??= readManifest()
       .then((manifest) => {
         cached = { manifest, fetchedAt: Date.now() };
         return manifest;
@@ -116,15 +117,15 @@ export function createForecastClient(options: ForecastClientOptions): ForecastCl
     return reading;
   }
 
-  async function manifest(customerId?: string): Promise<Manifest> {
+  async function manifest(): Promise<Manifest> {
     if (cached && Date.now() - cached.fetchedAt < ttlMs) return cached.manifest;
-    return refresh(customerId);
+    return refresh();
   }
 
   // A customer missing from a cached manifest may have been added by a newer run: read it again once.
   async function resolve(customerId: string): Promise<ManifestEntry> {
-    const current = await manifest(customerId);
-    const entry = current.models[customerId] ?? (await refresh(customerId)).models[customerId];
+    const current = await manifest();
+    const entry = current.models[customerId] ?? (await refresh()).models[customerId];
     if (entry) return entry;
     const latest = cached?.manifest ?? current;
     throw new ForecastError(
@@ -153,6 +154,9 @@ export function createForecastClient(options: ForecastClientOptions): ForecastCl
     });
     try {
       const result = parseForecastResponse(output.Body);
+      if (result.customerId !== customerId || result.period !== period) {
+        throw new ForecastWireError(`the endpoint answered customer ${result.customerId} for ${result.period} days; expected customer ${customerId} for ${period} days`);
+      }
       return { ...result, targetModel };
     } catch (error) {
       const cause = error instanceof ForecastWireError ? error.message : String(error);
@@ -169,7 +173,7 @@ export function createForecastClient(options: ForecastClientOptions): ForecastCl
       if (error instanceof ForecastError) throw error;
       // The model may have been replaced since the manifest was read: retry once with a newer manifest.
       if ((error as Error).name === 'ValidationError') {
-        const newer = (await refresh(customerId)).models[customerId];
+        const newer = (await refresh()).models[customerId];
         if (newer && newer.targetModel !== entry.targetModel) {
           entry = newer;
           try {

@@ -23,6 +23,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { buildInvokeInput } from '../../runtime/client/forecast-wire.js';
 import { createForecastClient } from '../../runtime/client/forecast-client.js';
 import { provisionLocalStack } from '../../runtime/local/bootstrap.js';
 import { startLocalAws } from '../../runtime/local/edge-server.js';
@@ -136,15 +139,21 @@ try {
   report(line('baseline: S3 HeadBucket (SDK)', head));
 
   for (const id of warmSet) await client.forecast(id, 7);
+  let direct: Summary | undefined;
   if (containerPort !== undefined) {
     const agent = new http.Agent({ keepAlive: true });
     const targets = await Promise.all(warmSet.map(async (id) => modelNameFor((await entryOf(id)).targetModel)));
-    const direct = await timeEach(REQUESTS, (i) => post(agent, containerPort!, `/models/${targets[i % targets.length]}/invoke`, '{"period":7}'));
+    direct = await timeEach(REQUESTS, (i) => post(agent, containerPort!, `/models/${targets[i % targets.length]}/invoke`, '{"period":7}'));
     report(line('baseline: container invoke (direct)', direct));
     agent.destroy();
   }
+  const runtime = new SageMakerRuntimeClient({});
+  const inputs = await Promise.all(warmSet.map(async (id) => buildInvokeInput({ endpointName, targetModel: (await entryOf(id)).targetModel, period: 7 })));
+  const sdk = await timeEach(REQUESTS, (i) => runtime.send(new InvokeEndpointCommand(inputs[i % inputs.length]!)));
+  report(line('warm InvokeEndpoint (bare SDK)', sdk));
   const warm = await timeEach(REQUESTS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
-  report(line('warm invoke (forecast client)', warm) + `  ratio p99 vs HeadBucket ${(warm.p99 / head.p99).toFixed(2)}  (target p99 ≤ 30 ms)`);
+  const ratio = direct ? `  p99 ×${(warm.p99 / direct.p99).toFixed(1)} container direct, ×${(warm.p99 / sdk.p99).toFixed(2)} bare SDK` : '';
+  report(line('warm invoke (forecast client)', warm) + `${ratio}  (target p99 ≤ 30 ms)`);
 
   // A new endpoint over the same models starts with nothing on its disk or in its container.
   const coldEndpoint = `forecast-bench-cold-${Date.now()}`;
@@ -154,10 +163,18 @@ try {
   const coldSet = customers.slice(-Math.min(customers.length, COLD));
   const cold = await timeEach(coldSet.length, (i) => coldClient.forecast(coldSet[i]!, 7));
   report(line('cold invoke (download+unpack+load)', cold) + `  ratio p99 vs warm ${(cold.p99 / warm.p99).toFixed(2)}  (target p99 ≤ 100 ms)`);
+  const sagemaker = new SageMakerClient({});
+  await sagemaker.send(new DeleteEndpointCommand({ EndpointName: coldEndpoint }));
+  sagemaker.destroy();
 
   const headRate = await throughput(CONCURRENCY, SECONDS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
+  const sdkRate = await throughput(CONCURRENCY, SECONDS, (i) => runtime.send(new InvokeEndpointCommand(inputs[i % inputs.length]!)));
   const rate = await throughput(CONCURRENCY, SECONDS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
-  report(`throughput at concurrency ${CONCURRENCY}: forecast ${rate.toFixed(0)} req/s, HeadBucket ${headRate.toFixed(0)} req/s, ratio ${(rate / headRate).toFixed(2)} (target ≥ 400 req/s)`);
+  report(
+    `throughput at concurrency ${CONCURRENCY}: forecast client ${rate.toFixed(0)} req/s, bare SDK InvokeEndpoint ${sdkRate.toFixed(0)} req/s, ` +
+      `HeadBucket ${headRate.toFixed(0)} req/s; ratio client/SDK ${(rate / sdkRate).toFixed(2)} (target ≥ 400 req/s)`,
+  );
+  runtime.destroy();
   s3.destroy();
 } finally {
   await aws.close();

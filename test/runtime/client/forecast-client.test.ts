@@ -83,6 +83,9 @@ test.serial('a model missing from S3 and an unknown TargetModel surface as Valid
   t.teardown(() => s3.destroy());
   const otherBucket = 'forecast-broken-manifest';
   await s3.send(new CreateBucketCommand({ Bucket: otherBucket }));
+  const noManifest = await t.throwsAsync(createForecastClient({ bucket: otherBucket, endpointName }).forecast(0, 7), { instanceOf: ForecastError });
+  t.is(noManifest?.code, 'E_NO_MANIFEST');
+  t.regex(noManifest?.message ?? '', /cannot read s3:\/\/forecast-broken-manifest\/manifests\/current\.json \(NoSuchKey\): no run has been published yet/);
   const entry = (targetModel: string) => ({ targetModel, runId: 'ghost', trainedAt: '2026-11-19T02:00:00Z', metrics: {} });
   const manifest = {
     formatVersion: MANIFEST_FORMAT_VERSION,
