@@ -6,7 +6,7 @@ import { HeadObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
 import { CURRENT_MANIFEST_KEY, parseManifest } from '../../../runtime/pipeline/manifest.js';
 import type { RunReport } from '../../../runtime/pipeline/report.js';
-import { PipelineRunError, runPipeline } from '../../../runtime/pipeline/run-pipeline.js';
+import { PipelineRunError, runPipeline, type PipelineEvent } from '../../../runtime/pipeline/run-pipeline.js';
 import { startLocalPipeline, type LocalPipeline } from './local-pipeline.js';
 
 const CUSTOMERS = 16;
@@ -32,7 +32,7 @@ async function instancePid(local: LocalPipeline, jobName: string, host: string):
   }
 }
 
-test('a training instance killed midway: nothing is published, and the rerun resumes from checkpoints', async (t) => {
+test('a training instance killed midway: nothing is published, an overlapping invocation waits on the same job, and the rerun resumes from checkpoints', async (t) => {
   const local = await startLocalPipeline(t, { checkpointIntervalMs: 100 });
   await local.putRawData({ customers: CUSTOMERS, days: 240, noise: 0.02 });
   const config = local.config({ [PIPELINE_ENV.scheduledTime]: NIGHT });
@@ -40,10 +40,18 @@ test('a training instance killed midway: nothing is published, and the rerun res
   const firstRun = runPipeline({ config, deps: local.deps, backoff: FAST_POLL });
   const trainJob = `forecast-${RUN_ID}-train`;
   const pid = await instancePid(local, trainJob, 'algo-2');
+  // A second invocation of the same run while the first is still training waits on the same jobs.
+  const overlapping: PipelineEvent[] = [];
+  const overlappingRun = runPipeline({ config, deps: local.deps, backoff: FAST_POLL, onEvent: (event) => overlapping.push(event) });
   // Midway: some models are checkpointed, the shard is not finished.
   while ((await modelEtags(local)).size < 2) await sleep(50);
   process.kill(pid, 'SIGKILL');
 
+  await t.throwsAsync(overlappingRun, { instanceOf: PipelineRunError });
+  t.deepEqual(
+    overlapping.flatMap((e) => (e.type === 'job-outcome' ? [`${e.jobName} ${e.outcome}`] : [])),
+    [`forecast-${RUN_ID}-process skipped`, `${trainJob} resumed`],
+  );
   const error = await t.throwsAsync(firstRun, { instanceOf: PipelineRunError });
   t.regex(error.message, new RegExp(`training job ${trainJob} ended Failed`));
   t.is(error.report.status, 'failed');
