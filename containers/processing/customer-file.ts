@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { formatTimestamp, parseTimestamp } from './timestamp.js';
+import { parseTimestamp } from './timestamp.js';
 
 /**
  * The per-customer file: the processing job's output and the training container's input.
@@ -41,11 +41,6 @@ export function customerIdFromFileName(name: string): number | undefined {
   if (!match) return undefined;
   const id = Number(match[1]);
   return Number.isSafeInteger(id) ? id : undefined;
-}
-
-/** One data line (with its line break). */
-export function formatCustomerRow(ms: number, dateOnly: boolean, consumption: number): string {
-  return `${formatTimestamp(ms, dateOnly)},${consumption}\n`;
 }
 
 export class CustomerFileError extends Error {
