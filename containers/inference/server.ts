@@ -105,7 +105,13 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
     const started = performance.now();
     try {
       const entry = await registry.load(modelName, url);
-      log('model-loaded', { modelName, customerId: entry.customerId, runId: entry.runId, ms: Math.round(performance.now() - started) });
+      log('model-loaded', {
+        modelName,
+        targetModel: request.headers[TARGET_MODEL_HEADER],
+        customerId: entry.customerId,
+        runId: entry.runId,
+        ms: Math.round(performance.now() - started),
+      });
       return reply.code(200).send({ modelName, modelUrl: url, customerId: entry.customerId, runId: entry.runId });
     } catch (error) {
       if (isInferenceError(error)) log('model-load-failed', { modelName, url, code: error.code, reason: error.reason, message: error.message });
