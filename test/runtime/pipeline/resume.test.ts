@@ -43,6 +43,7 @@ test('a training instance killed midway: nothing is published, an overlapping in
   // A second invocation of the same run while the first is still training waits on the same jobs.
   const overlapping: PipelineEvent[] = [];
   const overlappingRun = runPipeline({ config, deps: local.deps, backoff: FAST_POLL, onEvent: (event) => overlapping.push(event) });
+  while (!overlapping.some((e) => e.type === 'job-outcome' && e.step === 'training')) await sleep(20);
   // Midway: some models are checkpointed, the shard is not finished.
   while ((await modelEtags(local)).size < 2) await sleep(50);
   process.kill(pid, 'SIGKILL');
