@@ -354,7 +354,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`start: ${error instanceof Error ? error.message : String(error)}\n`);
+      const busy = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (is local mode already running? --port N picks another port, --port 0 a free one)' : '';
+      process.stderr.write(`start: ${error instanceof Error ? error.message : String(error)}${busy}\n`);
       process.exitCode = 1;
     },
   );
