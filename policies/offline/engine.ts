@@ -96,9 +96,25 @@ function optionsOf(opts: Partial<PolicyResourceOptions> | undefined): PolicyReso
   };
 }
 
+/**
+ * Props as they arrive over gRPC (a protobuf Struct): a fresh copy, keys with undefined values
+ * absent (so `'key' in props` means what it means in the engine), undefined array items null.
+ */
+function overTheWire(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : overTheWire(item)));
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = overTheWire(item);
+  return copy;
+}
+
+function propsOf(props: Record<string, unknown>): Record<string, any> {
+  return unknownCheckingProxy(overTheWire(props) as Record<string, unknown>);
+}
+
 function providerOf(resource: AnalyzedResource): PolicyProviderResource | undefined {
   if (!resource.provider) return undefined;
-  return { ...resource.provider, props: unknownCheckingProxy({ ...resource.provider.props }) };
+  return { ...resource.provider, props: propsOf(resource.provider.props) };
 }
 
 function isResourcePolicy(policy: ResolvedPolicy['policy']): policy is ResourceValidationPolicy {
@@ -168,8 +184,9 @@ export async function analyzeResource(
     const { policy } = resolved;
     if (resolved.enforcementLevel === 'disabled' || !isResourcePolicy(policy) || !policy.validateResource) continue;
     const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
-    if (validations.length === 1) {
-      const type = typeOfValidation(validations[0]);
+    // The server's shortcut: a single typed validation is skipped for other types without running it.
+    if (!Array.isArray(policy.validateResource)) {
+      const type = typeOfValidation(policy.validateResource);
       if (type !== undefined && type !== resource.type) {
         result.notApplicable.push({ policyName: policy.name, reason: `Policy only applies to resources of type '${type}'` });
         continue;
@@ -178,8 +195,8 @@ export async function analyzeResource(
     const report = reporter(resolved, resource.urn, result.diagnostics);
     for (const validation of validations) {
       try {
-        // A fresh proxy per validation, as the server deserializes the request once per validation.
-        const props = unknownCheckingProxy(structuredClone(resource.props));
+        // A fresh copy per validation, as the server deserializes the request once per validation.
+        const props = propsOf(resource.props);
         const provider = providerOf(resource);
         const args: ResourceValidationArgs = {
           type: resource.type,
@@ -207,7 +224,7 @@ export async function analyzeResource(
 export function policyResources(resources: readonly AnalyzedResource[]): PolicyResource[] {
   const byUrn = new Map<string, PolicyResource>();
   const built = resources.map((r) => {
-    const props = unknownCheckingProxy(structuredClone(r.props));
+    const props = propsOf(r.props);
     const provider = providerOf(r);
     const resource: PolicyResource = {
       type: r.type,

@@ -85,6 +85,11 @@ async function configure(resolved: readonly ResolvedPolicy[]): Promise<void> {
   await call(client.configure, request);
 }
 
+/** What the engine would marshal: JSON values, keys with undefined values left out. */
+function struct(props: Record<string, unknown>): structPb.Struct {
+  return Struct.fromJavaScript(JSON.parse(JSON.stringify(props)) as Record<string, never>);
+}
+
 function options(resource: AnalyzedResource): analyzerPb.AnalyzerResourceOptions {
   const opts = new pb.AnalyzerResourceOptions();
   if (resource.parent) opts.setParent(resource.parent);
@@ -115,7 +120,7 @@ async function analyzeWithServer(stack: readonly AnalyzedResource[]): Promise<Se
     request.setType(resource.type);
     request.setName(resource.name);
     request.setUrn(resource.urn);
-    request.setProperties(Struct.fromJavaScript(resource.props as Record<string, never>));
+    request.setProperties(struct(resource.props));
     request.setOptions(options(resource));
     const response = await call<analyzerPb.AnalyzeRequest, analyzerPb.AnalyzeResponse>(client.analyze, request);
     all.push(...seen(response.getDiagnosticsList(), resource.urn));
@@ -126,7 +131,7 @@ async function analyzeWithServer(stack: readonly AnalyzedResource[]): Promise<Se
     r.setType(resource.type);
     r.setName(resource.name);
     r.setUrn(resource.urn);
-    r.setProperties(Struct.fromJavaScript(resource.props as Record<string, never>));
+    r.setProperties(struct(resource.props));
     r.setOptions(options(resource));
     if (resource.parent) r.setParent(resource.parent);
     r.setDependenciesList([...resource.dependencies]);

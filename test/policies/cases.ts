@@ -57,6 +57,7 @@ export const failingCases: readonly FailingCase[] = [
   { policy: 'iam-role-trusted-service-principals', title: 'unexpected service', breakStack: (s) => void (props(s, 'roles-sagemaker')['assumeRolePolicy'] = allow({ Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' })), expect: /lambda\.amazonaws\.com/ },
   { policy: 'sagemaker-endpoint-instance-type-allowed', title: 'GPU instance', breakStack: (s) => void ((props(s, 'endpoint-config')['productionVariants'] as Props[])[0]!['instanceType'] = 'ml.g5.xlarge'), expect: /found ml\.g5\.xlarge/ },
   { policy: 'sagemaker-endpoint-config-kms-key', title: 'no key', breakStack: (s) => void delete props(s, 'endpoint-config')['kmsKeyArn'], expect: /kmsKeyArn/ },
+  { policy: 'sagemaker-endpoint-config-kms-key', title: 'key undefined (absent on the wire)', breakStack: (s) => void (props(s, 'endpoint-config')['kmsKeyArn'] = undefined), expect: /kmsKeyArn/ },
   { policy: 'sagemaker-endpoint-config-auto-named', title: 'explicit config name', breakStack: (s) => void (props(s, 'endpoint-config')['name'] = 'fixed'), expect: /found "fixed"/ },
   { policy: 'sagemaker-model-multi-model', title: 'single-model mode', breakStack: (s) => void delete (props(s, 'endpoint-model')['primaryContainer'] as Props)['mode'], expect: /SingleModel/ },
   { policy: 'sagemaker-model-multi-model', title: 'model data URL is one archive', breakStack: (s) => void ((props(s, 'endpoint-model')['primaryContainer'] as Props)['modelDataUrl'] = 's3://b/models/1.tar.gz'), expect: /ending in "\/"/ },
