@@ -83,3 +83,8 @@ test('a policy that throws is an error naming the policy, as the engine fails th
     message: /iam-no-wildcard-write-actions.*not valid JSON/,
   });
 });
+
+test('a companion given the bucket name as a literal still counts as the bucket\'s', async (t) => {
+  const stack = compliantStack().map((r) => (r.name === 'storage-public-access' ? { ...r, propertyDependencies: {}, dependencies: [] } : r));
+  t.deepEqual(await diagnosticsOf([byName.get('s3-bucket-public-access-blocked')!], stack), []);
+});
