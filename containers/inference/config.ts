@@ -59,7 +59,8 @@ export function parseInferenceConfig(args: readonly string[], env: NodeJS.Proces
   return Object.freeze({
     host: setting('host', 'INFERENCE_HOST')?.[0] ?? '0.0.0.0',
     port: port ? integer(port[0], port[1], 0, 65535) : DEFAULT_PORT,
-    workers: workers ? integer(workers[0], workers[1], 0, 64) : os.availableParallelism(),
+    // One core stays with the HTTP thread, which parses, routes and answers every request.
+    workers: workers ? integer(workers[0], workers[1], 0, 64) : Math.max(1, os.availableParallelism() - 1),
     uncertaintySamples: samples ? integer(samples[0], samples[1], 1, 10_000) : undefined,
     modelMemoryBytes,
   });

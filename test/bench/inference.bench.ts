@@ -2,7 +2,7 @@
  * Inference benchmark: the real server in a child process, driven over loopback from this process.
  *
  *   npx tsx test/bench/inference.bench.ts [--models 1000] [--customers 50] [--seconds 5]
- *     [--concurrency 16] [--configs 2:model,1:model,0:model,2:1000] [--server dist|source]
+ *     [--concurrency 16] [--configs 1:model,2:model,0:model,1:1000] [--server dist|source]
  *
  * `--server dist` (the default) first compiles the server with tsc into dist/, the layout the image
  * runs (`node dist/containers/cli.js serve`); `source` runs containers/cli.ts through tsx, whose
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     customers: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
-    configs: { type: 'string', default: '2:model,1:model,0:model,2:1000' },
+    configs: { type: 'string', default: '1:model,2:model,0:model,1:1000' },
     server: { type: 'string', default: 'dist' },
   },
 });
