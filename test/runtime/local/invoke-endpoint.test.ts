@@ -13,7 +13,7 @@ const ENDPOINT = 'forecast-local';
 let models: TrainedModels;
 
 test.before(async () => {
-  models = await trainModels(5, 'run-a');
+  models = await trainModels(4, 'run-a');
 });
 test.after.always(async () => {
   if (models) await removeModels(models);
@@ -26,6 +26,11 @@ async function serving(t: ExecutionContext, options: Parameters<typeof startLoca
     await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `models/run-a/${customerId}.tar.gz`, Body: await readFile(archive) }));
   }
   return local;
+}
+
+async function close(local: LocalAwsFixture): Promise<void> {
+  for (const client of [local.s3, local.sagemaker, local.runtime]) client.destroy();
+  await local.aws.close();
 }
 
 const invoke = (local: LocalAwsFixture, targetModel: string, body = '{"period": 7}') =>
@@ -111,7 +116,7 @@ test('a load slower than the wait limit answers ModelNotReadyException, concurre
   t.is(loads.length, 1, 'eight concurrent first calls loaded the model once');
 });
 
-test('an updated endpoint serves from its new configuration; a deleted one stops its container and is no longer found', async (t) => {
+test('an updated endpoint serves from its new configuration, a restarted server brings it back, a deleted one is no longer found', async (t) => {
   const local = await serving(t);
   t.is(parse(await invoke(local, 'run-a/0.tar.gz')).forecast.length, 7);
   await local.sagemaker.send(
@@ -126,13 +131,20 @@ test('an updated endpoint serves from its new configuration; a deleted one stops
   t.is(updated.EndpointConfigName, 'forecast-local-config-2');
   const output = await invoke(local, 'run-a/0.tar.gz');
   t.is(output.InvokedProductionVariant, 'Blue');
+  await close(local);
 
-  await local.sagemaker.send(new DeleteEndpointCommand({ EndpointName: ENDPOINT }));
+  // A restarted server brings its endpoints back into service.
+  const restarted = await startLocal(t, {}, local.dataDir);
+  const back = await waitFor(() => restarted.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })), (e) => e.EndpointStatus === 'InService', 30_000, 'the restarted endpoint');
+  t.is(back.EndpointConfigName, 'forecast-local-config-2');
+  t.is(parse(await invoke(restarted, 'run-a/1.tar.gz')).forecast.length, 7);
+
+  await restarted.sagemaker.send(new DeleteEndpointCommand({ EndpointName: ENDPOINT }));
   await waitFor(
-    () => local.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })).then((e) => e.EndpointStatus, (error: Error) => error.name),
+    () => restarted.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })).then((e) => e.EndpointStatus, (error: Error) => error.name),
     (status) => status === 'ValidationException',
     10_000,
     'the endpoint to be deleted',
   );
-  await t.throwsAsync(invoke(local, 'run-a/0.tar.gz'), { instanceOf: ValidationError });
+  await t.throwsAsync(invoke(restarted, 'run-a/0.tar.gz'), { instanceOf: ValidationError });
 });
