@@ -180,7 +180,7 @@ test('any credentials are accepted, as with LocalStack', async (t) => {
   t.is(listed.KeyCount, 1);
 });
 
-test("the container's output/failure becomes FailureReason, and MaxRuntimeInSeconds stops a job as MaxRuntimeExceeded", async (t) => {
+test("the container's output/failure becomes FailureReason, MaxRuntimeInSeconds stops a job as MaxRuntimeExceeded, a shutdown fails a running job", async (t) => {
   const local = await startLocal(t);
   await putCustomerFiles(local.s3, BUCKET, 'runs/t/customer-data/', 30, 365);
   await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('bad-hyperparameter', { HyperParameters: { no_such_setting: '1' } })));
@@ -192,4 +192,16 @@ test("the container's output/failure becomes FailureReason, and MaxRuntimeInSeco
 
   const slow = await waitFor(() => local.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'too-slow' })), (j) => j.TrainingJobStatus === 'Stopped', 30_000, 'the slow job');
   t.is(slow.SecondaryStatus, 'MaxRuntimeExceeded');
+
+  // Shutting the server down kills a running job's processes; the restarted server reports it failed.
+  await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('interrupted')));
+  await waitFor(() => local.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'interrupted' })), (j) => j.SecondaryStatus === 'Training', 30_000, 'training to start');
+  const pid = Number(await readFile(path.join(local.dataDir, 'jobs', 'interrupted', 'algo-1.pid'), 'utf8'));
+  for (const client of [local.s3, local.sagemaker, local.runtime]) client.destroy();
+  await local.aws.close();
+  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the instance process is gone');
+  const again = await startLocal(t, {}, local.dataDir);
+  const interrupted = await again.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'interrupted' }));
+  t.is(interrupted.TrainingJobStatus, 'Failed');
+  t.is(interrupted.FailureReason, 'InternalServerError: local mode shut down while the job was running');
 });
