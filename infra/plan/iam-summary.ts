@@ -1,4 +1,4 @@
-import type { PlannedResource, StackPlan } from './plan-stack.js';
+import { UNKNOWN, type PlannedResource, type StackPlan } from './plan-stack.js';
 
 export interface RoleGrantSummary {
   /** Logical name of the role. */
@@ -10,6 +10,8 @@ export interface RoleGrantSummary {
   readonly wildcardActions: readonly string[];
   /** Sids of Allow statements on `Resource: "*"`. */
   readonly starResourceStatements: readonly string[];
+  /** False in a preview when a policy document depends on values not known yet. */
+  readonly known: boolean;
 }
 
 interface Statement {
@@ -19,9 +21,10 @@ interface Statement {
   Resource?: string | string[];
 }
 
+/** The statements of a policy document input; none while the document is unknown (in a preview). */
 export function policyStatements(resource: PlannedResource, property = 'policy'): Statement[] {
   const text = resource.inputs[property];
-  if (typeof text !== 'string') return [];
+  if (typeof text !== 'string' || text === UNKNOWN) return [];
   const statements = (JSON.parse(text) as { Statement?: Statement | Statement[] }).Statement ?? [];
   return Array.isArray(statements) ? statements : [statements];
 }
@@ -43,6 +46,7 @@ export function summarizeRoleGrants(plan: StackPlan): RoleGrantSummary[] {
       actions,
       wildcardActions: actions.filter((action) => action.includes('*')),
       starResourceStatements: allows.filter((statement) => list(statement.Resource).includes('*')).map((statement) => statement.Sid ?? '?'),
+      known: attached.every((policy) => policy.inputs['policy'] !== UNKNOWN),
     };
   });
 }

@@ -188,6 +188,10 @@ export function renderPlan(plan: StackPlan): string {
   }
   lines.push(`  ${'total'.padEnd(width)}  ${custom.length}`, '', 'IAM actions allowed per role');
   for (const grant of summarizeRoleGrants(plan)) {
+    if (!grant.known) {
+      lines.push(`  ${grant.role} (${grant.trustedBy}): policy known after deploy (it names resources not created yet)`);
+      continue;
+    }
     const star = grant.starResourceStatements.length === 0 ? '' : `; Resource "*" only in ${grant.starResourceStatements.join(', ')}`;
     const wildcards = grant.wildcardActions.length === 0 ? 'no wildcard actions' : `WILDCARD ${grant.wildcardActions.join(', ')}`;
     lines.push(`  ${grant.role} (${grant.trustedBy}): ${grant.actions.length} actions, ${wildcards}${star}`);

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { planStack, UNKNOWN, type StackPlan } from '../../infra/plan/plan-stack.js';
+import { renderPlan } from '../../infra/plan/render.js';
 import { at, one, ofType } from './plan-helpers.js';
 
 let plan: StackPlan;
@@ -23,6 +24,13 @@ test('values AWS assigns or a build produces are unknown; configured values and 
   for (const resource of ofType(plan, 'aws:iam/role:Role')) t.is(resource.id, undefined);
   t.is(plan.outputs['endpointName'], 'forecast-fleet-dev');
   t.is(plan.outputs['manifestKey'], 'manifests/current.json');
+});
+
+test('the review text marks what is known only after deploy', (t) => {
+  const text = renderPlan(plan);
+  t.regex(text, /^Stack forecast-fleet\/dev: 55 resources would be created/);
+  t.regex(text, /roles-sagemaker \(sagemaker\.amazonaws\.com\): policy known after deploy/);
+  t.regex(text, /imageUri: \(known after deploy\)/);
 });
 
 test('dependencies are recorded even where values are unknown', (t) => {
