@@ -103,6 +103,11 @@ try {
   console.log(line(`sequential, 1 thread (${SEQUENTIAL} customers)`, sequentialRate, result.sequential.cpuMsPerModel));
   console.log(line(`container, ${summary.timing.workers} workers (${CUSTOMERS} customers)`, parallelRate, summary.timing.cpuMsPerModel));
   console.log(`throughput ratio ${result.ratio.toFixed(2)}× (target ≥ ${result.target}× on 2 cores) — ${result.ratio >= result.target ? 'met' : 'NOT met'}`);
+  const busy = (cpuMs: number | null, models: number, seconds: number) => ((cpuMs ?? 0) * models) / 1000 / seconds;
+  console.log(
+    `cores busy (CPU s / wall s): sequential ${busy(result.sequential.cpuMsPerModel, SEQUENTIAL, sequentialSeconds).toFixed(2)}, ` +
+      `container ${busy(summary.timing.cpuMsPerModel, summary.customers.trained, parallelSeconds).toFixed(2)} (a ratio below the core count means the CPUs were shared)`,
+  );
   console.log(`holdout: mean MAE ${summary.holdout.meanMae?.toFixed(3)} vs seasonal-naive ${summary.holdout.meanSeasonalNaiveMae?.toFixed(3)}; wall includes process start and Prophet init`);
 } finally {
   await rm(base, { recursive: true, force: true });
