@@ -144,6 +144,7 @@ async function freePort(): Promise<number> {
 }
 
 test('the build steps compile on a copy of the build context and every target runs from dist/', async (t) => {
+  t.timeout(240_000, 'a full tsc build; slow only on a crowded machine');
   const work = await mkdtemp(path.join(os.tmpdir(), 'dockerfile-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
   const context = path.join(work, 'context');

@@ -7,6 +7,7 @@ import { runTrainingJob } from '../../containers/training/job.js';
 import { writeTrainingChannel } from './training-fixture.js';
 
 test("on the seed's data set the mean holdout error beats a seasonal-naive forecast", async (t) => {
+  t.timeout(240_000, 'sixty noise-free fits; slow only on a crowded machine');
   const base = await mkdtemp(path.join(os.tmpdir(), 'training-accuracy-'));
   t.teardown(() => rm(base, { recursive: true, force: true }));
   // The seed's data set exactly (no weekly pattern, no noise), 30 of its 1000 customers.

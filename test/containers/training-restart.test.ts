@@ -46,6 +46,7 @@ async function setUp(t: { teardown(fn: () => Promise<void>): void }): Promise<st
 }
 
 test('a job killed midway resumes: finished customers are not refit, no checkpoint is corrupt', async (t) => {
+  t.timeout(240_000, 'two container runs; slow only on a crowded machine');
   const base = await setUp(t);
   const paths = sagemakerPaths(base);
   const first = startTraining(base);
