@@ -1,4 +1,5 @@
 import { parseTimestamp } from './timestamp.js';
+import type { ParsedTimestamp } from './timestamp.js';
 
 /**
  * Validation of one raw row (`customer_id,timestamp,consumption`). Pure: it takes the fields and
@@ -61,7 +62,9 @@ const MAX_ID_DIGITS = 16;
 export class RowValidator {
   /** The last valid row; overwritten by the next call to `validate`. */
   readonly row: ValidRow = { customerId: 0, ms: 0, dateOnly: false, consumption: 0 };
-  private readonly timestamps = new Map<string, { ms: number; dateOnly: boolean } | null>();
+  private readonly timestamps = new Map<string, ParsedTimestamp | null>();
+  private lastText = '';
+  private lastParsed: ParsedTimestamp | null = null;
 
   /** Undefined when the row is valid (its values are then in `row`), else the reason it is not. */
   validate(fields: readonly string[], order: ColumnOrder): QuarantineReason | undefined {
@@ -87,12 +90,16 @@ export class RowValidator {
   }
 
   private timestamp(text: string) {
+    // Raw drops written in time order repeat one timestamp for many rows in a row.
+    if (text === this.lastText) return this.lastParsed;
     let parsed = this.timestamps.get(text);
     if (parsed === undefined) {
       parsed = parseTimestamp(text) ?? null;
       if (this.timestamps.size >= 100_000) this.timestamps.clear();
       this.timestamps.set(text, parsed);
     }
+    this.lastText = text;
+    this.lastParsed = parsed;
     return parsed;
   }
 }
