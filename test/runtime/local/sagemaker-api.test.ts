@@ -196,7 +196,8 @@ test("the container's output/failure becomes FailureReason, MaxRuntimeInSeconds 
   // Shutting the server down kills a running job's processes; the restarted server reports it failed.
   await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('interrupted')));
   await waitFor(() => local.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'interrupted' })), (j) => j.SecondaryStatus === 'Training', 30_000, 'training to start');
-  const pid = Number(await readFile(path.join(local.dataDir, 'jobs', 'interrupted', 'algo-1.pid'), 'utf8'));
+  const pidFile = path.join(local.dataDir, 'jobs', 'interrupted', 'algo-1.pid');
+  const pid = Number(await waitFor(() => readFile(pidFile, 'utf8').catch(() => ''), (text) => text !== '', 10_000, 'the instance pid file'));
   for (const client of [local.s3, local.sagemaker, local.runtime]) client.destroy();
   await local.aws.close();
   t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the instance process is gone');
