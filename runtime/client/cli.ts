@@ -6,7 +6,7 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { createForecastClient, ForecastError } from './forecast-client.js';
 import type { Forecast } from './forecast-client.js';
-import { readModelHistory } from './model-history.js';
+import { ModelHistoryError, readModelHistory } from './model-history.js';
 import { forecastPlotSpec, renderSvg } from './plot.js';
 
 /** Local mode's names (DESIGN.md); the pipeline's variables override them, as on AWS. */
@@ -108,7 +108,8 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     }
     return 0;
   } catch (error) {
-    const message = error instanceof ForecastError ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
+    const known = error instanceof ForecastError || error instanceof ModelHistoryError;
+    const message = known ? error.message : `${(error as Error).name}: ${(error as Error).message}`;
     io.stderr(`forecast: ${message}\n`);
     return 1;
   } finally {

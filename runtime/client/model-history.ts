@@ -16,22 +16,26 @@ export async function readModelHistory(args: {
   readonly bucket: string;
   readonly targetModel: string;
 }): Promise<HistoryPoint[]> {
-  const key = `${MODELS_PREFIX}${args.targetModel}`;
-  const object = await args.s3.send(new GetObjectCommand({ Bucket: args.bucket, Key: key }));
-  const bytes = await object.Body?.transformToByteArray();
-  if (!bytes) throw new Error(`s3://${args.bucket}/${key} has no body`);
+  const uri = `s3://${args.bucket}/${MODELS_PREFIX}${args.targetModel}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'forecast-history-'));
   try {
-    const file = path.join(dir, path.basename(key));
-    await writeFile(file, bytes);
+    const object = await args.s3.send(new GetObjectCommand({ Bucket: args.bucket, Key: `${MODELS_PREFIX}${args.targetModel}` }));
+    const file = path.join(dir, path.basename(args.targetModel));
+    await writeFile(file, (await object.Body?.transformToByteArray()) ?? new Uint8Array());
     const { history } = await readModelArchive(file);
     return history.ds.map((seconds, i) => ({
       date: isoTime(seconds),
       value: history.y[i] as number,
     }));
+  } catch (error) {
+    throw new ModelHistoryError(`cannot read the training history of model ${args.targetModel} from ${uri}: ${(error as Error).name}: ${(error as Error).message}`, { cause: error });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+export class ModelHistoryError extends Error {
+  override readonly name = 'ModelHistoryError';
 }
 
 // Daily histories plot as days; anything finer keeps its time of day.
