@@ -79,10 +79,6 @@ export class EndpointRuntime {
     return this.container.port;
   }
 
-  get loadedModelCount(): number {
-    return this.cache.loadedCount;
-  }
-
   async invoke(request: InvokeRequest): Promise<ContainerResponse> {
     for (let attempt = 1; ; attempt++) {
       const model = await this.#acquire(request.targetModel);

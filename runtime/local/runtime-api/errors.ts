@@ -4,14 +4,13 @@ import type { ServerResponse } from 'node:http';
  * SageMaker Runtime errors as restJson1 carries them: `x-amzn-errortype` plus a JSON body with
  * `message`/`Message`, so the SDK raises ValidationError, ModelError, ModelNotReadyException, …
  */
-export type RuntimeErrorType = 'ValidationError' | 'ModelError' | 'ModelNotReadyException' | 'InternalFailure' | 'ServiceUnavailable';
+export type RuntimeErrorType = 'ValidationError' | 'ModelError' | 'ModelNotReadyException' | 'InternalFailure';
 
 const STATUS: Record<RuntimeErrorType, number> = {
   ValidationError: 400,
   ModelError: 424,
   ModelNotReadyException: 429,
   InternalFailure: 500,
-  ServiceUnavailable: 503,
 };
 
 export class RuntimeError extends Error {

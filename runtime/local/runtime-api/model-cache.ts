@@ -50,10 +50,6 @@ export class ModelCache {
 
   constructor(private readonly o: ModelCacheOptions) {}
 
-  get loadedCount(): number {
-    return this.#loaded.size;
-  }
-
   /** The loaded model for `targetModel`, loading it first if needed; call `release` when done. */
   acquire(targetModel: string): LoadedModel | Promise<LoadedModel> {
     const warm = this.#loaded.get(targetModel);

@@ -6,9 +6,7 @@
 export type SageMakerErrorType =
   | 'ValidationException'
   | 'ResourceInUse'
-  | 'ResourceNotFound'
   | 'ResourceLimitExceeded'
-  | 'ConflictException'
   | 'UnknownOperationException'
   | 'SerializationException'
   | 'InternalFailure';
@@ -26,5 +24,4 @@ export class SageMakerError extends Error {
 
 export const validationError = (message: string) => new SageMakerError('ValidationException', message);
 export const resourceInUse = (message: string) => new SageMakerError('ResourceInUse', message);
-export const resourceNotFound = (message: string) => new SageMakerError('ResourceNotFound', message);
 export const resourceLimitExceeded = (message: string) => new SageMakerError('ResourceLimitExceeded', message);

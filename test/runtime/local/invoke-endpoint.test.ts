@@ -77,6 +77,8 @@ test('provisioning is idempotent; the MME endpoint answers every model through t
     { instanceOf: ValidationError },
   );
   t.regex(noTarget?.message ?? '', /TargetModel/);
+  const oversized = await t.throwsAsync(invoke(local, 'run-a/0.tar.gz', ' '.repeat(6 * 1024 * 1024 + 1)), { instanceOf: ValidationError });
+  t.regex(oversized?.message ?? '', /less than or equal to 6291456/);
   // Errors leave the model serving.
   t.is(parse(await invoke(local, 'run-a/0.tar.gz')).forecast.length, 7);
 });
