@@ -19,7 +19,7 @@ export type { FileSummary } from './read-phase.js';
  *    quarantines bad ones and appends good ones to hash-partitioned binary spill files;
  * 2. write: each worker takes a share of the partitions, loads one at a time, groups rows by
  *    customer, sorts them by time, quarantines duplicate timestamps and writes `<customerId>.csv`.
- * Memory is bounded by one partition per worker, not by the input; descriptors by a small pool.
+ * Memory is bounded by one partition per worker, not by the input; descriptors by a few per worker.
  */
 export interface ProcessingOptions {
   readonly inputDir: string;
