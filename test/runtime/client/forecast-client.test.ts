@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ModelError, SageMakerRuntimeClient, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
 import test from 'ava';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -173,13 +173,17 @@ test.serial('cli: usage errors and unknown customers exit non-zero with a messag
   t.regex(unknown.stderr, /customer 77 has no model/);
 });
 
-test.serial('the manifest is read again after its TTL and on a miss once a new run is published', async (t) => {
+test.serial('the manifest is read again after its TTL, on a miss and on a ValidationError once a new run is published', async (t) => {
   const cachedLong = createForecastClient({ bucket, endpointName, manifestTtlMs: 3_600_000 });
   const shortTtl = createForecastClient({ bucket, endpointName, manifestTtlMs: 200 });
   const firstRun = run.result.runId;
   t.is((await cachedLong.forecast(0, 7)).runId, firstRun);
   t.is((await shortTtl.forecast(0, 7)).runId, firstRun);
   await t.throwsAsync(cachedLong.forecast(4, 7), { message: /customer 4 has no model/ });
+  // An endpoint with nothing cached, and a client that read the manifest before the next run.
+  await provisionLocalStack({ endpointUrl: run.endpointUrl, bucket, endpointName: 'forecast-fresh' });
+  const beforeNextRun = createForecastClient({ bucket, endpointName: 'forecast-fresh', manifestTtlMs: 3_600_000 });
+  await beforeNextRun.manifest();
 
   // The next night's raw drop has a fifth customer.
   const s3 = new S3Client({});
@@ -193,6 +197,10 @@ test.serial('the manifest is read again after its TTL and on a miss once a new r
   const newCustomer = await cachedLong.forecast(4, 7);
   t.is(newCustomer.runId, second.result.runId, 'a miss reads the manifest again');
   t.is((await cachedLong.forecast(0, 7)).runId, second.result.runId);
+  // A model gone from S3 answers ValidationError; the client reads the manifest again and uses its successor.
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `models/${firstRun}/2.tar.gz` }));
+  const replaced = await beforeNextRun.forecast(2, 7);
+  t.is(replaced.targetModel, `${second.result.runId}/2.tar.gz`);
   await new Promise((resolve) => setTimeout(resolve, 250));
   const refreshed = await shortTtl.forecast(0, 7);
   t.is(refreshed.runId, second.result.runId);
