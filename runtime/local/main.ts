@@ -189,13 +189,20 @@ async function seedRawData(s3: S3Client, bucket: string, customers: number, log:
 
 /** Forecasts of a few customers through the endpoint, with the same client users call. */
 export async function sampleForecasts(run: LocalModeRun, bucket: string, endpointName: string, period = 7): Promise<Forecast[]> {
-  const client = createForecastClient({ bucket, endpointName });
-  const customers = Object.keys(run.result.manifest.models);
-  const wanted = LOCAL_DEFAULTS.sampleCustomers.filter((id) => customers.includes(id));
-  const picks = wanted.length > 0 ? wanted : customers.slice(0, 2);
-  const results: Forecast[] = [];
-  for (const id of picks) results.push(await client.forecast(id, period));
-  return results;
+  const s3 = new S3Client({});
+  const runtime = new SageMakerRuntimeClient({});
+  try {
+    const client = createForecastClient({ bucket, endpointName, s3, runtime });
+    const customers = Object.keys(run.result.manifest.models);
+    const wanted = LOCAL_DEFAULTS.sampleCustomers.filter((id) => customers.includes(id));
+    const picks = wanted.length > 0 ? wanted : customers.slice(0, 2);
+    const results: Forecast[] = [];
+    for (const id of picks) results.push(await client.forecast(id, period));
+    return results;
+  } finally {
+    s3.destroy();
+    runtime.destroy();
+  }
 }
 
 /** How to query the endpoint from another terminal, with the CLI and with the AWS CLI. */
