@@ -1,6 +1,8 @@
+import initAugursProphet from '@bsull/augurs/prophet';
 import { readModelDirectory } from '../shared/model-artifact.js';
 import { initProphet, replayModel, type ForecastModel } from '../shared/prophet.js';
 import { InferenceError } from './errors.js';
+import { WasmHeadroom } from './wasm-headroom.js';
 
 /** What the registry keeps about a model once it is loaded. */
 export interface LoadedModelInfo {
@@ -23,15 +25,15 @@ export interface ReplayOptions {
 export class ModelShard {
   readonly #models = new Map<string, ForecastModel>();
 
-  private constructor(private readonly options: ReplayOptions) {}
+  private constructor(
+    private readonly options: ReplayOptions,
+    private readonly headroom: WasmHeadroom,
+  ) {}
 
   static async create(options: ReplayOptions): Promise<ModelShard> {
     await initProphet();
-    return new ModelShard(options);
-  }
-
-  get size(): number {
-    return this.#models.size;
+    // Once initialised, augurs' init hands back the module's exports (its memory and allocator).
+    return new ModelShard(options, new WasmHeadroom(await initAugursProphet()));
   }
 
   async load(name: string, dir: string): Promise<LoadedModelInfo> {
@@ -51,6 +53,7 @@ export class ModelShard {
     }
     this.#models.get(name)?.free();
     this.#models.set(name, model);
+    this.headroom.check();
     return info;
   }
 
