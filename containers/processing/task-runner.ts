@@ -38,7 +38,6 @@ function spawnWorker(): Worker {
   return new Worker(bootstrap, { eval: true, resourceLimits: WORKER_LIMITS });
 }
 
-
 /** A worker thread that runs one task at a time. */
 export class WorkerRunner implements TaskRunner {
   private readonly worker = spawnWorker();
