@@ -1,7 +1,7 @@
 /**
- * Cost of fitting one customer model: the training container's fit (`fitProphet`) against
- * Prophet's default optimizer settings (L-BFGS from Prophet's default init), in the same run on
- * the same series, interleaved so machine load hits both alike.
+ * Cost of fitting one customer model: the training container's fit (`fitProphet`, which picks
+ * BFGS or L-BFGS from the data) against Prophet's default optimizer settings (L-BFGS), in the same
+ * run on the same series, interleaved so machine load hits both alike.
  *
  *   npx tsx test/bench/training-fit.bench.ts [--customers 100] [--weekly 0] [--noise 0]
  *
@@ -183,6 +183,6 @@ const line = (label: string, s: ReturnType<typeof summary>) =>
   `${label.padEnd(28)} ${s.cpuMsPerModel.toFixed(1).padStart(6)} CPU ms/model   holdout MAE ${s.holdoutMae.toFixed(4)}   max error ${pct(s.maxErrorShare)}   failed ${s.failed}`;
 console.log(`${CUSTOMERS} customers, weekly ${dataset.weekly}, noise ${dataset.noise}: holdout fit + predict + refit + predict`);
 console.log(line('Prophet defaults (L-BFGS)', result.default));
-console.log(line('fitProphet (container)', result.container));
+console.log(line('fitProphet (BFGS or L-BFGS)', result.container));
 console.log(`CPU ratio ${result.cpuRatio.toFixed(2)}×; largest forecast gap between them ${pct(maxGap)} of the series mean; seasonal-naive holdout MAE ${result.seasonalNaiveMae.toFixed(3)}`);
 console.log(`trainCustomer (read, parse, fits, archive): ${trainCustomerCpuMs.toFixed(1)} CPU ms/model (target ≤ ${result.target.trainCustomerCpuMsPerModel})`);
