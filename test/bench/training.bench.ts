@@ -11,16 +11,18 @@
  * the archive.
  * - parallel: `node --import tsx containers/cli.ts train` on all `--customers` (worker threads on
  *   every CPU, recycled), wall time from start to exit;
- * - sequential: `--sequential` customers spread over the same set, trained in this process, one
- *   after another on one thread.
+ * - sequential: `--sequential` customers spread over the same set, trained one after another in
+ *   one thread of a child process pinned to one core (`taskset -c 0`): the seed's way. Unpinned,
+ *   V8's garbage-collector threads would lend the baseline part of the second core.
  * Target: parallel throughput ≥ 1.8× sequential on a 2-core machine. Results also go to
  * bench-results/training.json.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { initProphetFitting } from '../../containers/shared/prophet.js';
 import { parseHyperparameters } from '../../containers/training/hyperparameters.js';
 import type { HostSummary } from '../../containers/training/job.js';
@@ -33,11 +35,36 @@ const { values } = parseArgs({
     sequential: { type: 'string', default: '150' },
     weekly: { type: 'string', default: '0' },
     noise: { type: 'string', default: '0' },
+    'sequential-child': { type: 'string' },
   },
 });
 const CUSTOMERS = Number(values.customers);
 const SEQUENTIAL = Math.min(Number(values.sequential), CUSTOMERS);
 const repo = path.resolve(import.meta.dirname, '..', '..');
+
+if (values['sequential-child'] !== undefined) {
+  // Child mode: train the listed customers one after another and report on stdout.
+  const { channel, out, ids } = JSON.parse(values['sequential-child']) as { channel: string; out: string; ids: string[] };
+  const settings = parseHyperparameters({ run_id: 'bench' }, {});
+  await initProphetFitting();
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  for (const customerId of ids) {
+    await trainCustomer({ customerId, file: path.join(channel, `${customerId}.csv`), checkpoint: path.join(out, `${customerId}.tar.gz`) }, settings);
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - start) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 }));
+  process.exit(0);
+}
+
+/** Runs the sequential baseline in a child process, pinned to one core where taskset exists. */
+async function runSequential(channel: string, out: string, ids: string[]): Promise<{ seconds: number; cpuMs: number; pinned: boolean }> {
+  const args = ['--import', 'tsx', path.join(repo, 'test', 'bench', 'training.bench.ts'), '--sequential-child', JSON.stringify({ channel, out, ids })];
+  const pinned = existsSync('/usr/bin/taskset');
+  const [file, argv] = pinned ? ['/usr/bin/taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
+  const { stdout } = await promisify(execFile)(file, argv, { cwd: repo, maxBuffer: 1 << 20 });
+  return { ...(JSON.parse(stdout) as { seconds: number; cpuMs: number }), pinned };
+}
 
 const base = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
 try {
@@ -45,20 +72,14 @@ try {
   const channel = path.join(base, 'input', 'data', 'train');
   process.stderr.write(`${CUSTOMERS} customers written to ${channel}; ${os.availableParallelism()} CPUs\n`);
 
-  // Sequential: the seed's way, one customer after another on one thread.
-  const settings = parseHyperparameters({ run_id: 'bench' }, {});
-  await initProphetFitting();
-  const sequentialDir = path.join(base, 'sequential');
+  // Sequential: the seed's way, one customer after another on one core.
   const subset = Array.from({ length: SEQUENTIAL }, (_, i) => ids[Math.floor((i * ids.length) / SEQUENTIAL)] as string);
-  const cpuBefore = process.cpuUsage();
-  const sequentialStart = performance.now();
-  for (const customerId of subset) {
-    await trainCustomer({ customerId, file: path.join(channel, `${customerId}.csv`), checkpoint: path.join(sequentialDir, `${customerId}.tar.gz`) }, settings);
-  }
-  const sequentialSeconds = (performance.now() - sequentialStart) / 1000;
-  const sequentialCpu = process.cpuUsage(cpuBefore);
+  const sequential = await runSequential(channel, path.join(base, 'sequential'), subset);
+  const sequentialSeconds = sequential.seconds;
   const sequentialRate = SEQUENTIAL / sequentialSeconds;
-  process.stderr.write(`sequential: ${SEQUENTIAL} customers in ${sequentialSeconds.toFixed(1)} s (${sequentialRate.toFixed(2)} models/s)\n`);
+  process.stderr.write(
+    `sequential: ${SEQUENTIAL} customers in ${sequentialSeconds.toFixed(1)} s (${sequentialRate.toFixed(2)} models/s${sequential.pinned ? ', pinned to one core' : ', not pinned: taskset missing'})\n`,
+  );
 
   // Parallel: the training container as the image runs it.
   const parallelStart = performance.now();
@@ -83,7 +104,8 @@ try {
       customers: SEQUENTIAL,
       seconds: sequentialSeconds,
       modelsPerSecond: sequentialRate,
-      cpuMsPerModel: (sequentialCpu.user + sequentialCpu.system) / 1000 / SEQUENTIAL,
+      cpuMsPerModel: sequential.cpuMs / SEQUENTIAL,
+      pinnedToOneCore: sequential.pinned,
     },
     parallel: {
       customers: summary.customers.trained,
@@ -100,7 +122,7 @@ try {
   await mkdir(path.join(repo, 'bench-results'), { recursive: true });
   await writeFile(path.join(repo, 'bench-results', 'training.json'), `${JSON.stringify(result, null, 2)}\n`);
   const line = (label: string, rate: number, cpuMs: number | null) => `${label.padEnd(34)} ${rate.toFixed(2).padStart(7)} models/s   ${cpuMs?.toFixed(0) ?? '?'} CPU ms/model`;
-  console.log(line(`sequential, 1 thread (${SEQUENTIAL} customers)`, sequentialRate, result.sequential.cpuMsPerModel));
+  console.log(line(`sequential, 1 core (${SEQUENTIAL} customers)`, sequentialRate, result.sequential.cpuMsPerModel));
   console.log(line(`container, ${summary.timing.workers} workers (${CUSTOMERS} customers)`, parallelRate, summary.timing.cpuMsPerModel));
   console.log(`throughput ratio ${result.ratio.toFixed(2)}× (target ≥ ${result.target}× on 2 cores) — ${result.ratio >= result.target ? 'met' : 'NOT met'}`);
   const busy = (cpuMs: number | null, models: number, seconds: number) => ((cpuMs ?? 0) * models) / 1000 / seconds;
