@@ -112,7 +112,6 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   try {
     options.signal?.throwIfAborted();
     Object.assign(process.env, localSdkEnvironment(aws.endpointUrl));
-    log(`local AWS on ${aws.endpointUrl} (S3, SageMaker, SageMaker Runtime), data in ${dataDir}`);
     await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket: options.bucket, endpointName: options.endpointName });
     log(`bucket ${options.bucket}, multi-model endpoint ${options.endpointName}`);
     const s3 = new S3Client({});
