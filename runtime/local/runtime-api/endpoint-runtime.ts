@@ -38,6 +38,7 @@ export class EndpointRuntime {
     private readonly container: InferenceContainer,
     private readonly cache: ModelCache,
     private readonly settings: RuntimeSettings,
+    private readonly containerError: (response: ContainerResponse) => RuntimeError,
   ) {}
 
   static async start(o: {
@@ -72,7 +73,7 @@ export class EndpointRuntime {
       containerError,
       log: settings.log,
     });
-    return new EndpointRuntime(o.name, o.variantName, container, cache, settings);
+    return new EndpointRuntime(o.name, o.variantName, container, cache, settings, containerError);
   }
 
   get port(): number {
@@ -107,7 +108,7 @@ export class EndpointRuntime {
         continue;
       }
       if (response.status !== 200) {
-        throw modelError({ status: response.status, body: response.body.toString('utf8'), region: this.settings.region, accountId: this.settings.accountId, endpoint: this.name });
+        throw this.containerError(response);
       }
       return response;
     }
