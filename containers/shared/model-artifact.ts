@@ -361,19 +361,23 @@ export async function packModelArchive(doc: ModelDocument): Promise<Buffer> {
   return gzipSync(Buffer.concat(chunks));
 }
 
-/**
- * Writes `doc` to `file` atomically: the bytes go to a temporary file beside it, which is then
- * renamed over `file`, so a reader (or a checkpoint upload) never sees a half-written archive.
- */
+/** Writes `doc` to `file` as a model archive, atomically (see `writeFileAtomic`). */
 export async function writeModelArchive(file: string, doc: ModelDocument): Promise<void> {
   parseModelDocument(doc);
-  const bytes = await packModelArchive(doc);
+  await writeFileAtomic(file, await packModelArchive(doc));
+}
+
+/**
+ * Writes `data` to `file` atomically: the bytes go to a temporary file beside it, which is then
+ * renamed over `file`, so a reader (or a checkpoint upload) never sees a half-written file.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = temporaryPathFor(file);
   try {
     const handle = await open(tmp, 'wx', 0o644);
     try {
-      await handle.writeFile(bytes);
+      await handle.writeFile(data);
       await handle.sync();
     } finally {
       await handle.close();
@@ -386,7 +390,7 @@ export async function writeModelArchive(file: string, doc: ModelDocument): Promi
 }
 
 /** Temporary files start with a dot and end in `.tmp`, so listings and cleanups can tell them. */
-export function temporaryPathFor(file: string): string {
+function temporaryPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 

@@ -1,12 +1,11 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CUSTOMER_ID_PATTERN, fileSha256, isTemporaryArchiveName, readModelArchive } from '../shared/model-artifact.js';
+import { CUSTOMER_ID_PATTERN, fileSha256, isTemporaryArchiveName, readModelArchive, writeFileAtomic } from '../shared/model-artifact.js';
 import type { ModelMetrics } from '../shared/model-artifact.js';
 import type { SagemakerPaths } from '../shared/sagemaker-paths.js';
 import { parseHyperparameters } from './hyperparameters.js';
 import type { TrainingSettings } from './hyperparameters.js';
 import { ProgressReporter } from './progress.js';
-import { writeJsonAtomic } from './write-json.js';
 import type { CustomerTask } from './train-customer.js';
 import { trainInWorkers } from './worker-pool.js';
 import type { CustomerOutcome } from './worker-pool.js';
@@ -267,7 +266,7 @@ export async function runTrainingJob(paths: SagemakerPaths, options: TrainingJob
     settings,
     results: all,
   };
-  await writeJsonAtomic(path.join(paths.model, `summary-${hosts.current}.json`), summary);
+  await writeFileAtomic(path.join(paths.model, `summary-${hosts.current}.json`), `${JSON.stringify(summary, null, 2)}\n`);
   progress.finish(summary);
   return status === 'failed' ? { summary, failure: failureReason(summary) } : { summary };
 }
