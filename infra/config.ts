@@ -1,4 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
+import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS } from '../runtime/config/sagemaker-limits.js';
 
 /**
  * Everything a user changes per environment, read once from the stack's configuration
@@ -126,9 +127,6 @@ const FARGATE_MEMORY: Readonly<Record<number, readonly [number, number, number]>
 };
 
 const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9-]+\.[a-z0-9]+$/;
-const MAX_TRAINING_RUNTIME_SECONDS = 28 * 24 * 3600;
-const MAX_HYPERPARAMETERS = 100;
-const MAX_HYPERPARAMETER_LENGTH = 256;
 
 export class StackConfigError extends Error {
   override readonly name = 'StackConfigError';

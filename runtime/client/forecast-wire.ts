@@ -1,4 +1,5 @@
 import type { InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runtime';
+import { SAGEMAKER_NAME_PATTERN, TARGET_MODEL_MAX_LENGTH, TARGET_MODEL_PATTERN } from '../config/sagemaker-limits.js';
 
 /**
  * The wire format of one forecast through a multi-model endpoint: the `InvokeEndpoint` request the
@@ -38,26 +39,22 @@ export class ForecastWireError extends Error {
   override readonly name = 'ForecastWireError';
 }
 
-// InvokeEndpoint's limits, from the SageMaker Runtime API model.
-const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-const TARGET_MODEL = /^\S[\p{L}\p{N}\p{P}\p{S}\p{Zs}]*$/u;
-const TARGET_MODEL_MAX = 1024;
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The `InvokeEndpoint` input asking `targetModel` for `period` days ahead. */
 export function buildInvokeInput(spec: InvokeRequestSpec): InvokeEndpointCommandInput {
-  if (!ENDPOINT_NAME.test(spec.endpointName)) {
+  if (!SAGEMAKER_NAME_PATTERN.test(spec.endpointName)) {
     throw new ForecastWireError(
       `[endpointName] ${JSON.stringify(spec.endpointName)} is not a SageMaker endpoint name: expected 1-63 letters, digits and single hyphens`,
     );
   }
   if (
     spec.targetModel.length === 0 ||
-    spec.targetModel.length > TARGET_MODEL_MAX ||
-    !TARGET_MODEL.test(spec.targetModel)
+    spec.targetModel.length > TARGET_MODEL_MAX_LENGTH ||
+    !TARGET_MODEL_PATTERN.test(spec.targetModel)
   ) {
     throw new ForecastWireError(
-      `[targetModel] ${JSON.stringify(spec.targetModel)} is not a valid TargetModel: expected 1-${TARGET_MODEL_MAX} printable characters, not starting with a space`,
+      `[targetModel] ${JSON.stringify(spec.targetModel)} is not a valid TargetModel: expected 1-${TARGET_MODEL_MAX_LENGTH} printable characters, not starting with a space`,
     );
   }
   if (!Number.isSafeInteger(spec.period)) {

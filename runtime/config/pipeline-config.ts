@@ -1,6 +1,7 @@
 import { IANAZone, DateTime } from 'luxon';
 import { HYPERPARAMETER_NAMES } from '../../containers/training/hyperparameters.js';
 import { PIPELINE_ENV, type PipelineEnvKey } from './pipeline-env.js';
+import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS, SAGEMAKER_NAME_PATTERN } from './sagemaker-limits.js';
 
 /**
  * One pipeline run's configuration, parsed once from the environment the Pulumi program writes into
@@ -39,13 +40,7 @@ export const MAX_JOB_NAME_PREFIX_LENGTH = 36;
 const JOB_NAME_PREFIX_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 /** S3 bucket naming rules (general purpose buckets). */
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-/** SageMaker's `EndpointName` pattern. */
-const ENDPOINT_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
-/** SageMaker's limits on `MaxRuntimeInSeconds` for training (28 days). */
-const MAX_TRAINING_RUNTIME_SECONDS = 28 * 24 * 3600;
-const MAX_HYPERPARAMETERS = 100;
-const MAX_HYPERPARAMETER_LENGTH = 256;
 
 export class PipelineConfigError extends Error {
   override readonly name = 'PipelineConfigError';
@@ -81,7 +76,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
       `${PIPELINE_ENV.jobNamePrefix} is ${JSON.stringify(jobNamePrefix)}; expected letters, digits and inner hyphens, at most ${MAX_JOB_NAME_PREFIX_LENGTH} characters`,
     );
   }
-  const endpointName = reader.required('endpointName', ENDPOINT_NAME_PATTERN, 'a SageMaker endpoint name');
+  const endpointName = reader.required('endpointName', SAGEMAKER_NAME_PATTERN, 'a SageMaker endpoint name');
   const processingImage = reader.required('processingImage', /\S/, 'an image URI');
   const trainingImage = reader.required('trainingImage', /\S/, 'an image URI');
   const processingInstanceType = reader.optional('processingInstanceType') ?? PIPELINE_CONFIG_DEFAULTS.processingInstanceType;

@@ -13,6 +13,7 @@ import {
   trainingOutputPrefix,
 } from './bucket-layout.js';
 import { jobName } from './run-id.js';
+import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS } from '../config/sagemaker-limits.js';
 
 /**
  * Pure builders of the SageMaker requests one run makes. They validate against the API's limits
@@ -37,9 +38,6 @@ export const SPOT_WAIT_FACTOR = 2;
 /** The training container records this hyperparameter in every model: the pipeline sets it to the run id. */
 export const RUN_ID_HYPERPARAMETER = 'run_id';
 
-const MAX_HYPERPARAMETERS = 100;
-const MAX_HYPERPARAMETER_LENGTH = 256;
-const MAX_STOPPING_SECONDS = 28 * 24 * 3600;
 
 export function buildProcessingJobRequest(config: PipelineConfig, runId: string, attempt = 1): CreateProcessingJobRequest {
   const { bucket } = config;
@@ -89,13 +87,13 @@ export function buildTrainingJobRequest(config: PipelineConfig, runId: string, a
   const hyperparameters = { ...training.hyperparameters, [RUN_ID_HYPERPARAMETER]: runId };
   validateHyperparameters(hyperparameters);
   const maxRuntime = training.maxRuntimeSeconds;
-  if (!Number.isSafeInteger(maxRuntime) || maxRuntime < 1 || maxRuntime > MAX_STOPPING_SECONDS) {
-    throw new RangeError(`Training [MaxRuntimeInSeconds] is ${maxRuntime}; SageMaker allows 1 to ${MAX_STOPPING_SECONDS}`);
+  if (!Number.isSafeInteger(maxRuntime) || maxRuntime < 1 || maxRuntime > MAX_TRAINING_RUNTIME_SECONDS) {
+    throw new RangeError(`Training [MaxRuntimeInSeconds] is ${maxRuntime}; SageMaker allows 1 to ${MAX_TRAINING_RUNTIME_SECONDS}`);
   }
   if (!Number.isSafeInteger(training.instanceCount) || training.instanceCount < 1) {
     throw new RangeError(`Training [InstanceCount] is ${training.instanceCount}; expected an integer from 1`);
   }
-  const maxWait = Math.min(maxRuntime * SPOT_WAIT_FACTOR, MAX_STOPPING_SECONDS);
+  const maxWait = Math.min(maxRuntime * SPOT_WAIT_FACTOR, MAX_TRAINING_RUNTIME_SECONDS);
   return {
     TrainingJobName: jobName(config.jobNamePrefix, runId, 'train', attempt),
     RoleArn: config.sagemakerRoleArn,

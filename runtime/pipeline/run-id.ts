@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
+import { SAGEMAKER_NAME_MAX_LENGTH, SAGEMAKER_NAME_PATTERN } from '../config/sagemaker-limits.js';
 
 /**
  * A run id is the scheduled start time in the schedule's time zone, `yyyyMMdd-HHmm`. The scheduler
@@ -17,9 +18,6 @@ export function deriveRunId(scheduledTime: DateTime | undefined, timeZone: strin
   return time.toFormat(RUN_ID_FORMAT);
 }
 
-/** SageMaker's pattern for training and processing job names. */
-export const JOB_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-const MAX_JOB_NAME_LENGTH = 63;
 
 export type JobStep = 'process' | 'train';
 
@@ -34,13 +32,13 @@ export function jobName(prefix: string, runId: string, step: JobStep, attempt: n
   }
   const suffix = attempt === 1 ? step : `${step}-r${attempt}`;
   let name = `${prefix}-${runId}-${suffix}`;
-  if (name.length > MAX_JOB_NAME_LENGTH) {
+  if (name.length > SAGEMAKER_NAME_MAX_LENGTH) {
     const hash = createHash('sha256').update(runId).digest('hex').slice(0, 10);
     name = `${prefix}-${hash}-${suffix}`;
   }
-  if (!JOB_NAME_PATTERN.test(name)) {
+  if (!SAGEMAKER_NAME_PATTERN.test(name)) {
     throw new RangeError(
-      `Job name ${JSON.stringify(name)} does not match SageMaker's ${JOB_NAME_PATTERN.source} (at most ${MAX_JOB_NAME_LENGTH} characters); check the job name prefix and run id`,
+      `Job name ${JSON.stringify(name)} does not match SageMaker's ${SAGEMAKER_NAME_PATTERN.source} (at most ${SAGEMAKER_NAME_MAX_LENGTH} characters); check the job name prefix and run id`,
     );
   }
   return name;

@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RuntimeError, sendRuntimeError } from './errors.js';
 import type { EndpointRuntime } from './endpoint-runtime.js';
+import { MAX_INVOKE_BODY_BYTES, TARGET_MODEL_MAX_LENGTH, TARGET_MODEL_PATTERN } from '../../config/sagemaker-limits.js';
 
-/** InvokeEndpoint's body limit (the Smithy model's BodyBlob: 6 MiB). */
-export const MAX_INVOKE_BODY_BYTES = 6 * 1024 * 1024;
-const TARGET_MODEL_PATTERN = /^\S[\p{L}\p{N}\p{P}\p{S}\p{Zs}]*$/u;
 
 /** `POST /endpoints/<name>/invocations` → the endpoint name; undefined for any other request. */
 export function invocationEndpointName(method: string | undefined, url: string | undefined): string | undefined {
@@ -32,7 +30,7 @@ export async function handleInvokeEndpoint(
     if (typeof targetModel !== 'string' || targetModel === '') {
       throw new RuntimeError('ValidationError', `Endpoint ${o.endpointName} is a multi-model endpoint: the request needs a TargetModel (X-Amzn-SageMaker-Target-Model header).`);
     }
-    if (targetModel.length > 1024 || !TARGET_MODEL_PATTERN.test(targetModel)) {
+    if (targetModel.length > TARGET_MODEL_MAX_LENGTH || !TARGET_MODEL_PATTERN.test(targetModel)) {
       throw new RuntimeError('ValidationError', `1 validation error detected: Value '${targetModel.slice(0, 100)}' at 'targetModel' failed to satisfy constraint: Member must have length less than or equal to 1024 and satisfy regular expression pattern: \\A\\S[\\p{Print}]*\\z`);
     }
     const response = await endpoint.invoke({ targetModel, body, headers: req.headers });

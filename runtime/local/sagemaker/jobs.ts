@@ -5,6 +5,7 @@ import { ProcessingRun, type ProcessingJobRecord } from './processing-job.js';
 import type { StateStore } from './state-store.js';
 import { TrainingRun, type TrainingJobRecord } from './training-job.js';
 import { RequestChecker, S3_URI_PATTERN } from './validation.js';
+import { MAX_TRAINING_RUNTIME_SECONDS } from '../../config/sagemaker-limits.js';
 
 const ROLE_ARN = /^arn:aws[a-z\-]*:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
 const CHANNEL_NAME = /^[A-Za-z0-9\.\-_]+$/;
@@ -252,7 +253,7 @@ export function validateCreateTrainingJob(input: Record<string, unknown>): void 
   if (check.object(input.StoppingCondition, 'StoppingCondition', true)) {
     const stopping = input.StoppingCondition;
     const runtime = stopping.MaxRuntimeInSeconds;
-    check.integer(runtime, 'StoppingCondition.MaxRuntimeInSeconds', { min: 1, max: 28 * 24 * 3600 });
+    check.integer(runtime, 'StoppingCondition.MaxRuntimeInSeconds', { min: 1, max: MAX_TRAINING_RUNTIME_SECONDS });
     check.integer(stopping.MaxWaitTimeInSeconds, 'StoppingCondition.MaxWaitTimeInSeconds', { min: 1 });
     if (input.EnableManagedSpotTraining === true) {
       const wait = stopping.MaxWaitTimeInSeconds;

@@ -1,4 +1,5 @@
 import { RequestChecker } from './validation.js';
+import { SAGEMAKER_NAME_MAX_LENGTH } from '../../config/sagemaker-limits.js';
 
 export interface ListRequest {
   NameContains?: string;
@@ -26,7 +27,7 @@ interface Listable {
  */
 export function listPage<T>(items: readonly T[], view: (item: T) => Listable, request: ListRequest, statuses: readonly string[]): { page: T[]; nextToken?: string } {
   const check = new RequestChecker();
-  check.string(request.NameContains, 'NameContains', { max: 63 });
+  check.string(request.NameContains, 'NameContains', { max: SAGEMAKER_NAME_MAX_LENGTH });
   check.string(request.StatusEquals, 'StatusEquals', { oneOf: statuses });
   check.string(request.SortBy, 'SortBy', { oneOf: ['Name', 'CreationTime', 'Status'] });
   check.string(request.SortOrder, 'SortOrder', { oneOf: ['Ascending', 'Descending'] });

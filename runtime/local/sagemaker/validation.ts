@@ -1,8 +1,8 @@
 import { validationError } from './errors.js';
+import { SAGEMAKER_NAME_MAX_LENGTH, SAGEMAKER_NAME_PATTERN } from '../../config/sagemaker-limits.js';
 
-/** SageMaker's name pattern for jobs, models, endpoint configs and endpoints. */
-export const NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-export const NAME_PATTERN_TEXT = '^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}';
+/** AWS's validation messages quote the name pattern without its closing anchor. */
+const NAME_PATTERN_TEXT = SAGEMAKER_NAME_PATTERN.source.replace(/\$$/, '');
 
 /** awsJson1_1 members are PascalCase; AWS's validation messages name them in camelCase. */
 const memberPath = (path: string) => path.split('.').map((p) => p.charAt(0).toLowerCase() + p.slice(1)).join('.');
@@ -45,7 +45,7 @@ export class RequestChecker {
   }
 
   name(value: unknown, path: string): value is string {
-    return this.string(value, path, { required: true, pattern: NAME_PATTERN, patternText: NAME_PATTERN_TEXT, max: 63 });
+    return this.string(value, path, { required: true, pattern: SAGEMAKER_NAME_PATTERN, patternText: NAME_PATTERN_TEXT, max: SAGEMAKER_NAME_MAX_LENGTH });
   }
 
   integer(value: unknown, path: string, rules: { required?: boolean; min?: number; max?: number } = {}): value is number {

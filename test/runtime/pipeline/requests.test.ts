@@ -2,7 +2,7 @@ import test from 'ava';
 import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
 import { readPipelineConfig } from '../../../runtime/config/pipeline-config.js';
 import { buildProcessingJobRequest, buildTrainingJobRequest } from '../../../runtime/pipeline/requests.js';
-import { JOB_NAME_PATTERN } from '../../../runtime/pipeline/run-id.js';
+import { SAGEMAKER_NAME_PATTERN as JOB_NAME_PATTERN } from '../../../runtime/config/sagemaker-limits.js';
 
 const env = {
   [PIPELINE_ENV.bucket]: 'forecast-dev',

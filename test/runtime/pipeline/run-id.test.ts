@@ -1,6 +1,7 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
-import { JOB_NAME_PATTERN, deriveRunId, jobName } from '../../../runtime/pipeline/run-id.js';
+import { SAGEMAKER_NAME_PATTERN as JOB_NAME_PATTERN } from '../../../runtime/config/sagemaker-limits.js';
+import { deriveRunId, jobName } from '../../../runtime/pipeline/run-id.js';
 
 test('the run id is the scheduled time in the schedule time zone', (t) => {
   const scheduled = DateTime.fromISO('2026-11-26T01:00:00Z', { setZone: true });
