@@ -18,13 +18,9 @@ export class QuarantineWriter {
   private total = 0;
   private closed = false;
 
-  /** `header: false` writes a part to be appended to a file that has one. */
-  constructor(
-    readonly file: string,
-    header = false,
-  ) {
+  /** Writes a part, headerless, to be appended to the file that has the header. */
+  constructor(file: string) {
     this.fd = fs.openSync(file, 'w');
-    if (header) this.pending = `${QUARANTINE_HEADER}\n`;
   }
 
   get rowCount(): number {
