@@ -156,6 +156,16 @@ export function isJobNotFound(error: unknown): boolean {
   return name === 'ValidationException' && typeof message === 'string' && /not found|does not exist|could not find/i.test(message);
 }
 
+/** A Describe call's answer, or undefined when the job does not exist. */
+async function unlessNotFound<T>(describe: Promise<T>): Promise<T | undefined> {
+  try {
+    return await describe;
+  } catch (error) {
+    if (isJobNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 export function processingJobAdapter(sagemaker: SageMakerClient, build: (attempt: number) => CreateProcessingJobRequest): JobAdapter {
   return {
     kind: 'processing',
@@ -165,20 +175,16 @@ export function processingJobAdapter(sagemaker: SageMakerClient, build: (attempt
       return { name, create: async () => void (await sagemaker.send(new CreateProcessingJobCommand(request))) };
     },
     async describe(name) {
-      try {
-        const job = await sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }));
-        const status = job.ProcessingJobStatus ?? 'Unknown';
-        return {
-          jobName: name,
-          status,
-          message: job.ExitMessage || undefined,
-          failureReason: job.FailureReason || undefined,
-          terminal: TERMINAL.has(status),
-        };
-      } catch (error) {
-        if (isJobNotFound(error)) return undefined;
-        throw error;
-      }
+      const job = await unlessNotFound(sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name })));
+      if (!job) return undefined;
+      const status = job.ProcessingJobStatus ?? 'Unknown';
+      return {
+        jobName: name,
+        status,
+        message: job.ExitMessage || undefined,
+        failureReason: job.FailureReason || undefined,
+        terminal: TERMINAL.has(status),
+      };
     },
   };
 }
@@ -196,22 +202,18 @@ export function trainingJobAdapter(
       return { name, create: async () => void (await sagemaker.send(new CreateTrainingJobCommand(request))) };
     },
     async describe(name) {
-      try {
-        const job = await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-        const status = job.TrainingJobStatus ?? 'Unknown';
-        const transition = job.SecondaryStatusTransitions?.at(-1);
-        return {
-          jobName: name,
-          status,
-          secondaryStatus: job.SecondaryStatus,
-          message: transition?.StatusMessage || undefined,
-          failureReason: job.FailureReason || undefined,
-          terminal: TERMINAL.has(status),
-        };
-      } catch (error) {
-        if (isJobNotFound(error)) return undefined;
-        throw error;
-      }
+      const job = await unlessNotFound(sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name })));
+      if (!job) return undefined;
+      const status = job.TrainingJobStatus ?? 'Unknown';
+      const transition = job.SecondaryStatusTransitions?.at(-1);
+      return {
+        jobName: name,
+        status,
+        secondaryStatus: job.SecondaryStatus,
+        message: transition?.StatusMessage || undefined,
+        failureReason: job.FailureReason || undefined,
+        terminal: TERMINAL.has(status),
+      };
     },
     ...(progress ? { progress } : {}),
   };
