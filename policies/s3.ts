@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import type { PolicyResource, StackValidationPolicy } from '@pulumi/policy';
 import { parsePolicyDocument } from './support/iam-document.js';
-import { companionsOf, describe } from './support/related.js';
+import { companionsOf, describe, type ResourceClass } from './support/related.js';
 import { matchesWildcard } from './support/wildcard.js';
 
 /*
@@ -10,10 +10,13 @@ import { matchesWildcard } from './support/wildcard.js';
  * finds the bucket's companion through the companion's `bucket` property dependency.
  */
 
-const bucketIdentifiers = ['bucket', 'id'] as const;
-
 function bucketsOf(resources: readonly PolicyResource[]): PolicyResource[] {
   return resources.filter((r) => r.isType(aws.s3.Bucket));
+}
+
+/** The resources of one of `classes` whose `bucket` is this bucket (its `bucket` name or `id`). */
+function bucketCompanions(resources: readonly PolicyResource[], bucket: PolicyResource, classes: readonly ResourceClass[]): PolicyResource[] {
+  return companionsOf(resources, bucket, classes, 'bucket', ['bucket', 'id']);
 }
 
 export const s3BucketPublicAccessBlocked: StackValidationPolicy = {
@@ -25,7 +28,7 @@ export const s3BucketPublicAccessBlocked: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const flags = ['blockPublicAcls', 'blockPublicPolicy', 'ignorePublicAcls', 'restrictPublicBuckets'] as const;
     for (const bucket of bucketsOf(args.resources)) {
-      const blocks = companionsOf(args.resources, bucket, [aws.s3.BucketPublicAccessBlock], 'bucket', bucketIdentifiers);
+      const blocks = bucketCompanions(args.resources, bucket, [aws.s3.BucketPublicAccessBlock]);
       if (blocks.length === 0) {
         reportViolation(`Expected a BucketPublicAccessBlock for ${describe(bucket)}, found none.`, bucket.urn);
         continue;
@@ -64,7 +67,7 @@ export const s3BucketEncrypted: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const { allowedAlgorithms } = args.getConfig<S3EncryptionConfig>();
     for (const bucket of bucketsOf(args.resources)) {
-      const configurations = companionsOf(args.resources, bucket, encryptionClasses, 'bucket', bucketIdentifiers);
+      const configurations = bucketCompanions(args.resources, bucket, encryptionClasses);
       const algorithms = configurations.flatMap((c) =>
         ((c.props['rules'] ?? []) as Array<{ applyServerSideEncryptionByDefault?: { sseAlgorithm?: string } }>).map(
           (rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm,
@@ -92,7 +95,7 @@ export const s3BucketVersioned: StackValidationPolicy = {
   severity: 'medium',
   validateStack: (args, reportViolation) => {
     for (const bucket of bucketsOf(args.resources)) {
-      const versionings = companionsOf(args.resources, bucket, versioningClasses, 'bucket', bucketIdentifiers);
+      const versionings = bucketCompanions(args.resources, bucket, versioningClasses);
       const statuses = versionings.map(
         (v) => (v.props['versioningConfiguration'] as { status?: string } | undefined)?.status,
       );
@@ -124,7 +127,7 @@ export const s3BucketTlsOnly: StackValidationPolicy = {
   severity: 'high',
   validateStack: (args, reportViolation) => {
     for (const bucket of bucketsOf(args.resources)) {
-      const policies = companionsOf(args.resources, bucket, [aws.s3.BucketPolicy], 'bucket', bucketIdentifiers);
+      const policies = bucketCompanions(args.resources, bucket, [aws.s3.BucketPolicy]);
       if (policies.length === 0) {
         reportViolation(`Expected a BucketPolicy denying non-TLS requests for ${describe(bucket)}, found no bucket policy.`, bucket.urn);
         continue;
@@ -151,7 +154,7 @@ export const s3BucketOwnerEnforced: StackValidationPolicy = {
   severity: 'high',
   validateStack: (args, reportViolation) => {
     for (const bucket of bucketsOf(args.resources)) {
-      const controls = companionsOf(args.resources, bucket, [aws.s3.BucketOwnershipControls], 'bucket', bucketIdentifiers);
+      const controls = bucketCompanions(args.resources, bucket, [aws.s3.BucketOwnershipControls]);
       const ownership = controls.map((c) => (c.props['rule'] as { objectOwnership?: string } | undefined)?.objectOwnership);
       if (!ownership.includes('BucketOwnerEnforced')) {
         reportViolation(
@@ -178,7 +181,7 @@ export const s3BucketExpiresNoncurrentVersions: StackValidationPolicy = {
   severity: 'medium',
   validateStack: (args, reportViolation) => {
     for (const bucket of bucketsOf(args.resources)) {
-      const configurations = companionsOf(args.resources, bucket, lifecycleClasses, 'bucket', bucketIdentifiers);
+      const configurations = bucketCompanions(args.resources, bucket, lifecycleClasses);
       const rules = configurations.flatMap((c) => (c.props['rules'] ?? []) as LifecycleRule[]);
       const expiring = rules.some((r) => r.status === 'Enabled' && r.noncurrentVersionExpiration?.noncurrentDays !== undefined);
       if (!expiring) {

@@ -1,7 +1,7 @@
 import * as policyRuntime from '@pulumi/policy';
 import type { PolicyResource } from '@pulumi/policy';
 
-type ResourceClass = { new (...rest: any[]): unknown; __pulumiType?: string };
+export type ResourceClass = { new (...rest: any[]): unknown; __pulumiType?: string };
 
 /** `UnknownValueError` is exported by @pulumi/policy at run time but stripped from its typings. */
 const UnknownValueError = (policyRuntime as unknown as { UnknownValueError: new (...args: never[]) => Error })
