@@ -1,6 +1,5 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerBeside } from '../shared/start-worker.js';
 import { ERROR_CODES, InferenceError, type InferenceErrorCode } from './errors.js';
 import { ModelShard, type LoadedModelInfo, type ReplayOptions } from './model-shard.js';
 
@@ -74,20 +73,6 @@ export class InProcessModelHost implements ModelHost {
 
 type Distributive<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-/**
- * Starts the worker entry point beside this module, with this module's own extension: `.js` when
- * compiled; `.ts` when run from source, where the worker must register tsx itself (tsx's loader
- * flags do not carry over to worker threads on Node 20).
- */
-function startWorker(options: ReplayOptions): Worker {
-  const extension = path.extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./model-host-worker${extension}`, import.meta.url);
-  if (extension !== '.ts') return new Worker(entry, { workerData: options });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: options });
-}
-
 export class WorkerModelHost implements ModelHost {
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #nextId = 0;
@@ -117,7 +102,7 @@ export class WorkerModelHost implements ModelHost {
 
   /** `onFailure` hears once if the thread dies: every model it held is gone with it. */
   static async create(options: ReplayOptions, onFailure: (error: Error) => void): Promise<WorkerModelHost> {
-    const worker = startWorker(options);
+    const worker = startWorkerBeside(import.meta.url, 'model-host-worker', { workerData: options });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       const onExit = (code: number) => reject(new Error(`A model worker thread exited with code ${code} while starting.`));

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { startWorkerBeside } from '../shared/start-worker.js';
 import { readRawFiles } from './read-phase.js';
 import type { ReadResult, ReadTask } from './read-phase.js';
 import { writeCustomerFiles } from './write-phase.js';
@@ -18,9 +18,6 @@ export const inlineRunner: TaskRunner = {
   close: async () => {},
 };
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
-
 /**
  * A small young generation: the workers churn through short-lived strings (lines, fields, file
  * texts), and V8's default lets each worker's heap swell before collecting. Measured on 10M rows
@@ -28,19 +25,9 @@ const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.m
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
-/**
- * Compiled, the worker is the .js beside this file. From source (`npm run container`, tests) a
- * worker thread does not inherit tsx's loader, so it registers tsx before importing worker.ts.
- */
-function spawnWorker(): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { resourceLimits: WORKER_LIMITS });
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(bootstrap, { eval: true, resourceLimits: WORKER_LIMITS });
-}
-
 /** A worker thread that runs one task at a time. */
 export class WorkerRunner implements TaskRunner {
-  private readonly worker = spawnWorker();
+  private readonly worker = startWorkerBeside(import.meta.url, 'worker', { resourceLimits: WORKER_LIMITS });
   private current: { resolve: (result: unknown) => void; reject: (error: Error) => void; progress: (count: number) => void } | undefined;
 
   constructor() {

@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ModelMetrics } from '../shared/model-artifact.js';
+import { startWorkerBeside } from '../shared/start-worker.js';
 import type { TrainingSettings } from './hyperparameters.js';
 import type { CustomerTask } from './train-customer.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -17,23 +18,10 @@ export interface PoolOptions {
   onOutcome: (outcome: CustomerOutcome) => void;
 }
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
-
-/**
- * Compiled, the worker is the .js beside this file. From source (`npm run container`, tests) the
- * worker thread does not inherit tsx's loader, so it registers tsx before importing worker.ts.
- */
-function spawnWorker(settings: TrainingSettings): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: settings });
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: settings });
-}
-
 /** A worker that has finished loading Prophet, or the reason it could not start. */
 function startWorker(settings: TrainingSettings): Promise<Worker> {
   return new Promise((resolve, reject) => {
-    const worker = spawnWorker(settings);
+    const worker = startWorkerBeside(import.meta.url, 'worker', { workerData: settings });
     const onError = (error: Error) => {
       cleanup();
       reject(new Error(`a training worker failed to start: ${error.message}`));
