@@ -88,6 +88,16 @@ export class EndpointService {
     return `arn:aws:sagemaker:${this.o.region}:${this.o.accountId}:${kind}/${name.toLowerCase()}`;
   }
 
+  /** The stored record `name` names, after checking the name as AWS does. */
+  #find<T extends object>(store: StateStore<T>, name: unknown, field: string, arnKind: string, label: string): T {
+    const check = new RequestChecker();
+    check.name(name, field);
+    check.throwIfAny();
+    const record = store.get(name as string);
+    if (!record) throw validationError(`Could not find ${label} "${this.#arn(arnKind, name as string)}".`);
+    return record;
+  }
+
   /** Starts the containers of endpoints a previous server left in service. */
   async restore(): Promise<void> {
     for (const endpoint of this.o.endpoints.values()) {
@@ -129,12 +139,7 @@ export class EndpointService {
   }
 
   #model(name: unknown): ModelRecord {
-    const check = new RequestChecker();
-    check.name(name, 'ModelName');
-    check.throwIfAny();
-    const record = this.o.models.get(name as string);
-    if (!record) throw validationError(`Could not find model "${this.#arn('model', name as string)}".`);
-    return record;
+    return this.#find(this.o.models, name, 'ModelName', 'model', 'model');
   }
 
   async deleteModel(input: Record<string, unknown>): Promise<object> {
@@ -172,12 +177,7 @@ export class EndpointService {
   }
 
   #config(name: unknown): EndpointConfigRecord {
-    const check = new RequestChecker();
-    check.name(name, 'EndpointConfigName');
-    check.throwIfAny();
-    const record = this.o.configs.get(name as string);
-    if (!record) throw validationError(`Could not find endpoint configuration "${this.#arn('endpoint-config', name as string)}".`);
-    return record;
+    return this.#find(this.o.configs, name, 'EndpointConfigName', 'endpoint-config', 'endpoint configuration');
   }
 
   async deleteEndpointConfig(input: Record<string, unknown>): Promise<object> {
@@ -207,12 +207,7 @@ export class EndpointService {
   }
 
   #endpoint(name: unknown): EndpointRecord {
-    const check = new RequestChecker();
-    check.name(name, 'EndpointName');
-    check.throwIfAny();
-    const record = this.o.endpoints.get(name as string);
-    if (!record) throw validationError(`Could not find endpoint "${this.#arn('endpoint', name as string)}".`);
-    return record;
+    return this.#find(this.o.endpoints, name, 'EndpointName', 'endpoint', 'endpoint');
   }
 
   updateEndpoint(input: Record<string, unknown>): object {
