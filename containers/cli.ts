@@ -31,7 +31,7 @@ function isCommand(value: string | undefined): value is ContainerCommand {
 }
 
 /** Runs a container command and resolves with its exit code. */
-export async function runContainer(argv: readonly string[]): Promise<number> {
+async function runContainer(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   if (!isCommand(command)) {
     process.stderr.write(`${command === undefined ? 'missing command' : `unknown command ${JSON.stringify(command)}`}\n${USAGE}\n`);

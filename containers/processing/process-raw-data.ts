@@ -166,7 +166,7 @@ export async function processRawData(options: ProcessingOptions): Promise<Proces
  * Splits file indexes into at most `count` blocks of consecutive files of similar total size, so
  * each block's rows, read in order, keep the input order across blocks.
  */
-export function blocksBySize(sizes: readonly number[], count: number): number[][] {
+function blocksBySize(sizes: readonly number[], count: number): number[][] {
   const total = sizes.reduce((a, b) => a + b, 0);
   const blocks: number[][] = [[]];
   let cumulative = 0;

@@ -213,7 +213,7 @@ function seasonality(value: unknown, field: string): SeasonalitySetting {
   return { type, order: integer(s.order, `${field}.order`, 1, 100) };
 }
 
-export function parseProphetSettings(value: unknown, field = 'prophet'): ProphetSettings {
+function parseProphetSettings(value: unknown, field = 'prophet'): ProphetSettings {
   const p = record(value, field);
   return {
     growth: oneOf(p.growth, `${field}.growth`, ['linear', 'flat'] as const),
@@ -324,7 +324,7 @@ export function parseModelDocument(json: unknown): ModelDocument {
 }
 
 /** Parses `model.json` text. */
-export function parseModelJson(text: string, where: string): ModelDocument {
+function parseModelJson(text: string, where: string): ModelDocument {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -343,7 +343,7 @@ export function parseModelJson(text: string, where: string): ModelDocument {
 // Archive
 
 /** Builds the tar.gz bytes of a document in memory, with node-tar's own header and packer. */
-export async function packModelArchive(doc: ModelDocument): Promise<Buffer> {
+async function packModelArchive(doc: ModelDocument): Promise<Buffer> {
   const data = Buffer.from(JSON.stringify(doc));
   const header = new Header({ path: MODEL_FILE_NAME, type: 'File', mode: 0o644, size: data.length, mtime: new Date(doc.trainedAt) });
   const entry = new ReadEntry(header);

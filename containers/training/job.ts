@@ -64,7 +64,7 @@ async function readJson(file: string, what: string): Promise<unknown | undefined
 }
 
 /** `resourceconfig.json`; absent (local runs) means one host, `algo-1`. */
-export async function readHosts(paths: SagemakerPaths): Promise<Hosts> {
+async function readHosts(paths: SagemakerPaths): Promise<Hosts> {
   const raw = (await readJson(paths.resourceConfig, 'resourceconfig.json')) as { current_host?: unknown; hosts?: unknown } | undefined;
   if (raw === undefined) return { current: 'algo-1', all: ['algo-1'] };
   const { current_host: current, hosts } = raw;

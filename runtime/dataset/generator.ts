@@ -173,7 +173,7 @@ export async function writeDataset(
  * One value: the seed's yearly sine, plus the optional weekly sine and Gaussian noise (both as a
  * share of the baseline). Noise is clipped at zero because consumption is never negative.
  */
-export function consumptionAt(
+function consumptionAt(
   profile: CustomerProfile,
   dayIndex: number,
   options: Pick<DatasetOptions, 'weekly' | 'noise'>,
