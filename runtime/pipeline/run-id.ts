@@ -8,7 +8,6 @@ import { SAGEMAKER_NAME_MAX_LENGTH, SAGEMAKER_NAME_PATTERN } from '../config/sag
  * resumes that run's jobs instead of starting new ones. Ids sort in time order.
  */
 export const RUN_ID_FORMAT = 'yyyyMMdd-HHmm';
-export const RUN_ID_PATTERN = /^\d{8}-\d{4}$/;
 
 export function deriveRunId(scheduledTime: DateTime | undefined, timeZone: string, now: () => DateTime = () => DateTime.utc()): string {
   const time = (scheduledTime ?? now()).setZone(timeZone);
