@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { MODEL_FILE_NAME } from '../shared/model-artifact.js';
 import { InferenceError } from './errors.js';
 import { estimateModelBytes, MemoryBudget } from './memory-budget.js';
 import type { ModelHost } from './model-host.js';
@@ -118,7 +119,7 @@ export class ModelRegistry {
 }
 
 async function modelJsonSize(modelName: string, modelUrl: string): Promise<number> {
-  const file = path.join(modelUrl, 'model.json');
+  const file = path.join(modelUrl, MODEL_FILE_NAME);
   try {
     return (await stat(file)).size;
   } catch (error) {
