@@ -35,7 +35,6 @@ export class PartitionSpill {
   readonly files: readonly string[];
   private readonly buffers: Float64Array[];
   private readonly used: Uint32Array;
-  private rows = 0;
 
   constructor(
     dir: string,
@@ -45,10 +44,6 @@ export class PartitionSpill {
     this.files = Array.from({ length: partitions }, (_, i) => partitionFile(dir, i, tag));
     this.buffers = Array.from({ length: partitions }, () => new Float64Array(BUFFER_RECORDS * RECORD_FIELDS));
     this.used = new Uint32Array(partitions);
-  }
-
-  get rowCount(): number {
-    return this.rows;
   }
 
   add(customerId: number, ms: number, consumption: number, line: number, offset: number, meta: number): void {
@@ -62,7 +57,6 @@ export class PartitionSpill {
     buffer[at++] = offset;
     buffer[at++] = meta;
     this.used[partition] = at;
-    this.rows++;
     if (at === buffer.length) this.flush(partition);
   }
 
