@@ -5,7 +5,10 @@ import type { ModelFailure } from './validation.js';
 
 /** What one run did, written to `runs/<runId>/report.json` whether it succeeded or not. */
 
-export type PipelineStep = 'processing' | 'training' | 'validation' | 'publishing';
+/** A run's steps in the order they run; a step that has nothing to do still appears with its duration. */
+export const PIPELINE_STEPS = ['processing', 'training', 'validation', 'gate', 'warming', 'publishing', 'cleanup'] as const;
+
+export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 export interface StepReport {
   readonly step: PipelineStep;
