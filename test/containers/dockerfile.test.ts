@@ -2,6 +2,7 @@ import test from 'ava';
 import { DockerfileParser } from 'dockerfile-ast';
 import type { Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
+import semver from 'semver';
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -31,12 +32,23 @@ interface Stage {
   instructions: Instruction[];
 }
 
+/** The stages, with `${ARG}` in FROM replaced by the default of the ARG declared before the first FROM. */
 function stagesOf(content: string): Stage[] {
+  const dockerfile = DockerfileParser.parse(content);
+  const initialArgs = new Map(
+    dockerfile.getInitialARGs().flatMap((arg) => {
+      const property = arg.getProperty();
+      const name = property?.getName();
+      return name ? [[name, property?.getValue() ?? '']] : [];
+    }),
+  );
+  const expand = (text: string) => text.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced?: string, bare?: string) => initialArgs.get((braced ?? bare) as string) ?? whole);
   const stages: Stage[] = [];
-  for (const instruction of DockerfileParser.parse(content).getInstructions()) {
+  for (const instruction of dockerfile.getInstructions()) {
+    if (instruction.getKeyword() === 'ARG' && stages.length === 0) continue;
     if (instruction.getKeyword() === 'FROM') {
       const args = instruction.getArguments().map((a) => a.getValue());
-      stages.push({ name: args[2] ?? String(stages.length), from: args[0] as string, instructions: [] });
+      stages.push({ name: args[2] ?? String(stages.length), from: expand(args[0] as string), instructions: [] });
     } else {
       stages.at(-1)?.instructions.push(instruction);
     }
@@ -65,13 +77,29 @@ function execForm(instruction: Instruction | undefined): string[] {
 
 const content = await readFile(dockerfilePath, 'utf8');
 const stages = stagesOf(content);
+const packageJson = await readFile(path.join(repo, 'package.json'), 'utf8');
+
+/** Stages built on an outside image rather than on another stage. */
+const baseStages = stages.filter((s) => !stages.some((o) => o.name === s.from));
+
+test('the images run a Node LTS that package.json engines accepts, as it accepts the Node running the tests', (t) => {
+  const versions = new Set(baseStages.map((s) => /^node:(\d+\.\d+\.\d+)-/.exec(s.from)?.[1]));
+  t.is(versions.size, 1, `every stage on one Node release: ${[...versions].join(', ')}`);
+  const [imageNode] = versions;
+  const major = semver.major(imageNode ?? '0.0.0');
+  t.true(major >= 22 && major % 2 === 0, `node ${imageNode} is an LTS line (even, 22 or later; Node 20 ended in April 2026)`);
+  const engines = (JSON.parse(packageJson) as { engines: { node: string } }).engines.node;
+  t.true(semver.satisfies(imageNode ?? '', engines), `engines.node "${engines}" accepts the images' ${imageNode}`);
+  t.true(semver.satisfies(process.version, engines), `engines.node "${engines}" accepts ${process.version}`);
+  t.false(semver.satisfies('20.18.0', engines), 'engines.node names the oldest Node the code runs on, 20.19');
+});
 
 test('the Dockerfile passes the dockerfile-utils linter with zero problems', (t) => {
   t.deepEqual(validate(content).map((d) => `line ${d.range.start.line + 1}: ${d.message}`), []);
 });
 
 test('pinned base, non-root user, exec-form entrypoint, production dependencies, the MME label', (t) => {
-  for (const stage of stages.filter((s) => !stages.some((o) => o.name === s.from))) {
+  for (const stage of baseStages) {
     t.regex(stage.from, /^node:\d+\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/, `${stage.name} pins an exact base image`);
   }
   t.deepEqual(
