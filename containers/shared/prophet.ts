@@ -4,6 +4,8 @@ import initAugursProphet, { Prophet } from '@bsull/augurs/prophet';
 import type { ProphetAlgorithm, ProphetOptimizeOptions, ProphetOptimizeOutput, ProphetOptions } from '@bsull/augurs/prophet';
 import { ModelArtifactError, historyHash } from './model-artifact.js';
 import type { ModelDocument, ModelFit, ProphetSettings } from './model-artifact.js';
+import { exactMapUnsupported, solveProphetMap } from './prophet-map.js';
+import type { FitOptimizer, StanData } from './prophet-map.js';
 
 /**
  * Prophet through `@bsull/augurs` (WebAssembly). Two ways to get a model:
@@ -52,23 +54,6 @@ export interface ForecastModel {
 export interface History {
   ds: readonly number[];
   y: readonly number[];
-}
-
-/** The optimizer's input, as augurs passes it (a JSON string). */
-interface StanData {
-  T: number;
-  y: number[];
-  t: number[];
-  cap: number[];
-  S: number;
-  t_change: number[];
-  trend_indicator: number;
-  K: number;
-  s_a: number[];
-  s_m: number[];
-  X: number[][];
-  sigmas: number[];
-  tau: number;
 }
 
 function float64Bytes(values: readonly number[]): Uint8Array {
@@ -178,25 +163,37 @@ export interface FittedProphet extends ForecastModel {
   predictAt(ds: readonly number[]): ForecastPoint[];
   /** What the optimizer returned and what replay needs to put it back. */
   readonly fit: ModelFit;
+  /** Which optimizer produced the fit. */
+  readonly solver: 'exact' | 'stan';
 }
 
 /**
- * Fits Prophet with the Stan optimizer (call `initProphetFitting` first). The optimizer is wrapped
- * to record its input columns and output parameters for `replayModel`.
+ * Fits Prophet (call `initProphetFitting` first). The optimizer is wrapped to record its input
+ * columns and output parameters for `replayModel`; with `optimizer: 'auto'` (the default) it
+ * solves the MAP exactly where it can and falls back to Stan's attempts if that fails.
  */
-export function fitProphet(history: History, settings: ProphetSettings, opts: { uncertaintySamples?: number } = {}): FittedProphet {
+export function fitProphet(history: History, settings: ProphetSettings, opts: { uncertaintySamples?: number; optimizer?: FitOptimizer } = {}): FittedProphet {
   const stan = stanOptimizer;
   if (!stan) throw new Error('fitProphet: call initProphetFitting() first');
-  let captured: { data: StanData; output: ProphetOptimizeOutput } | undefined;
-  let firstChoice: ProphetAlgorithm | undefined;
+  let captured: { data: StanData; output: ProphetOptimizeOutput; solver: 'exact' | 'stan' } | undefined;
+  let firstChoice: ProphetAlgorithm | 'exact' | undefined;
+  const exactAllowed = (opts.optimizer ?? 'auto') === 'auto';
   const recording = {
     optimize: (init: Parameters<StanOptimizer['optimize']>[0], dataJson: string, optimizeOpts: Parameters<StanOptimizer['optimize']>[2]) => {
       const data = parseStanData(dataJson);
-      // The first attempt leaves the algorithm open: choose it from the data (see FIT_ATTEMPTS).
+      // The first attempt leaves the algorithm open: exact where it applies, else chosen from the data (see FIT_ATTEMPTS).
       let algorithm = optimizeOpts.algorithm;
+      if (algorithm === undefined && exactAllowed && exactMapUnsupported(data) === undefined) {
+        firstChoice = 'exact';
+        const solution = solveProphetMap(data);
+        const { k, m, sigmaObs, delta, beta } = solution;
+        const output: ProphetOptimizeOutput = { logs: NO_LOGS, params: { k, m, sigmaObs, delta, beta, trend: new Float64Array(0) } };
+        captured = { data, output, solver: 'exact' };
+        return output;
+      }
       if (algorithm === undefined) algorithm = firstChoice = linearFitResidual(data) < NEAR_EXACT_RESIDUAL ? 'bfgs' : 'lbfgs';
       const output = stan.optimize(init, dataJson, { ...optimizeOpts, algorithm }) as unknown as ProphetOptimizeOutput;
-      captured = { data, output };
+      captured = { data, output, solver: 'stan' };
       return output;
     },
   };
@@ -216,16 +213,18 @@ export function fitProphet(history: History, settings: ProphetSettings, opts: { 
       break;
     } catch (error) {
       candidate.free();
-      const name = attempt !== first || firstChoice === undefined ? attempt.name : `${firstChoice === 'bfgs' ? 'BFGS' : 'L-BFGS'}, chosen by the residual`;
-      failures.push(`${name}: ${firstLine(error)}`);
+      failures.push(`${attemptName(attempt, attempt === first ? firstChoice : undefined)}: ${firstLine(error)}`);
     }
   }
-  if (!prophet) throw new Error(`Prophet could not fit the series (${failures.join('; ')})`);
+  if (!prophet) {
+    const advice = exactAllowed ? '' : '; augurs\' Stan has no Newton fallback, and optimizer=auto would solve this additive model exactly';
+    throw new Error(`Prophet could not fit the series (${failures.join('; ')})${firstChoice === 'exact' || settings.seasonalityMode !== 'additive' ? '' : advice}`);
+  }
   if (!captured) {
     prophet.free();
     throw new Error('Prophet finished fitting without calling the optimizer');
   }
-  const { data, output } = captured;
+  const { data, output, solver } = captured;
   const columns = columnIdentities(data);
   const fit: ModelFit = {
     k: output.params.k,
@@ -247,7 +246,13 @@ export function fitProphet(history: History, settings: ProphetSettings, opts: { 
     prophet.free();
     throw new Error('the optimizer returned non-finite coefficients');
   }
-  return Object.assign(wrap(prophet, isDaily(history.ds)), { fit });
+  return Object.assign(wrap(prophet, isDaily(history.ds)), { fit, solver });
+}
+
+function attemptName(attempt: { name: string }, choice: ProphetAlgorithm | 'exact' | undefined): string {
+  if (choice === 'exact') return 'exact MAP';
+  if (choice === undefined) return attempt.name;
+  return `${choice === 'bfgs' ? 'BFGS' : 'L-BFGS'}, chosen by the residual`;
 }
 
 /** The useful part of augurs' nested optimizer errors (Stan's own reason when there is one). */
@@ -270,9 +275,11 @@ function firstLine(error: unknown): string {
  * holdout fit + refit (test/bench/training-fit.bench.ts, 60 customers, same run): seed data
  * 292 → 85 CPU ms per model, largest error against the noise-free truth 0.21% → 0.002% of the
  * mean; weekly + 5% noise 50 → 46 ms, holdout MAE unchanged (33.64 / 33.68).
- * Stan sometimes stops with "line search failed" (Python Prophet then retries with Newton, which
- * the WebAssembly build cannot run: it traps). The retries recover part of such series; when all
- * fail, the customer fails with each attempt's reason.
+ * Stan sometimes stops with "line search failed" (R and Python Prophet then retry with Newton,
+ * which augurs' WebAssembly Stan cannot run: `algorithm: 'newton'` traps with "unreachable",
+ * checked with @bsull/augurs-prophet-wasmstan 0.2.0). The retries recover part of such series;
+ * when all fail, the customer fails with each attempt's reason. The exact solver has no such
+ * failures, so with `optimizer: 'auto'` only multiplicative seasonality can hit them.
  */
 const FIT_ATTEMPTS: [{ name: string; options?: ProphetOptimizeOptions }, ...{ name: string; options?: ProphetOptimizeOptions }[]] = [
   { name: 'BFGS or L-BFGS by the residual' },

@@ -1,5 +1,7 @@
 import os from 'node:os';
 import type { ProphetSettings, SeasonalitySetting } from '../shared/model-artifact.js';
+import { FIT_OPTIMIZERS } from '../shared/prophet-map.js';
+import type { FitOptimizer } from '../shared/prophet-map.js';
 
 /**
  * The training job's hyperparameters. SageMaker passes them as a JSON object of strings in
@@ -9,6 +11,8 @@ export interface TrainingSettings {
   /** Written into every model; the pipeline passes the night's run id. */
   runId: string;
   prophet: ProphetSettings;
+  /** `auto`: the exact MAP solver where the model allows it, Stan otherwise; `stan`: always Stan. */
+  optimizer: FitOptimizer;
   /** Last days held out to evaluate each model before it is refitted on all data. */
   holdoutDays: number;
   /** Season length of the seasonal-naive baseline the holdout error is compared with. */
@@ -61,6 +65,9 @@ const SPECS = {
   seasonality_mode: { help: 'additive or multiplicative', default: () => 'additive' },
   seasonality_prior_scale: { help: 'number > 0', default: () => '10' },
   scaling: { help: 'absMax or minMax', default: () => 'absMax' },
+  // The exact solver reaches Stan's optimum or a better one in a few ms (test/containers/prophet-map.test.ts);
+  // stan keeps augurs' L-BFGS/BFGS path. Logistic growth and multiplicative terms always use Stan.
+  optimizer: { help: 'auto or stan', default: () => 'auto' },
   interval_width: { help: 'number in (0, 1)', default: () => '0.8' },
   // Serving cost grows with the draws: 200 keep a 7-day forecast with intervals near 1.5 ms.
   uncertainty_samples: { help: 'integer >= 0 (0: no intervals)', default: () => '200' },
@@ -132,6 +139,7 @@ export function parseHyperparameters(raw: unknown, env: NodeJS.ProcessEnv = proc
     workers: number('workers', (n) => n >= 1 && n <= 1024, true),
     customersPerWorker: number('customers_per_worker', (n) => n >= 1, true),
     customerTimeoutSeconds: number('customer_timeout_seconds', (n) => n > 0),
+    optimizer: choice('optimizer', FIT_OPTIMIZERS),
     prophet: {
       growth: choice('growth', ['linear', 'flat'] as const),
       nChangepoints: number('n_changepoints', (n) => n >= 0 && n <= 1000, true),

@@ -35,7 +35,7 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
   const train = { ds: series.ds.slice(0, cut), y: series.y.slice(0, cut) };
   const holdout = { ds: series.ds.slice(cut), y: series.y.slice(cut) };
 
-  const evaluated = fitProphet(train, settings.prophet);
+  const evaluated = fitProphet(train, settings.prophet, { optimizer: settings.optimizer });
   let metrics: ModelMetrics;
   try {
     const predicted = evaluated.predictAt(holdout.ds);
@@ -61,7 +61,7 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
     throw new CustomerFileError(`${name}: every holdout day has zero consumption; the model cannot be evaluated`);
   }
 
-  const full = fitProphet(series, settings.prophet);
+  const full = fitProphet(series, settings.prophet, { optimizer: settings.optimizer });
   const fit = full.fit;
   full.free();
   const doc: ModelDocument = {

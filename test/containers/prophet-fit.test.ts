@@ -1,23 +1,9 @@
 import test from 'ava';
 import { fitProphet, initProphetFitting } from '../../containers/shared/prophet.js';
 import { parseHyperparameters } from '../../containers/training/hyperparameters.js';
-import { datasetChunks } from '../../runtime/dataset/generator.js';
+import { seedSeries } from './prophet-corpus.js';
 
 const settings = { ...parseHyperparameters({ run_id: 'test' }, {}).prophet, uncertaintySamples: 0 };
-
-/** Customer `id` of the seed's data set (A's generator; optionally with weekly pattern and noise). */
-function seedSeries(id: number, days: number, extra: { weekly?: number; noise?: number } = {}): { ds: number[]; y: number[] } {
-  const series = { ds: [] as number[], y: [] as number[] };
-  for (const chunk of datasetChunks({ customers: id + 1, days, ...extra, order: 'customer' })) {
-    for (const line of chunk.split('\n')) {
-      const [customer, stamp, value] = line.split(',');
-      if (customer !== String(id) || stamp === undefined) continue;
-      series.ds.push(Date.parse(stamp) / 1000);
-      series.y.push(Number(value));
-    }
-  }
-  return series;
-}
 
 test.before(async () => {
   await initProphetFitting();
