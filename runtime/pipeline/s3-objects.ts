@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 
 /** The few S3 operations the pipeline needs, over an injected client. */
 
@@ -13,15 +13,30 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   return keys;
 }
 
-/** The object's text, or undefined when there is no such key. */
+/**
+ * The object's text, or undefined when there is no such key.
+ *
+ * S3 answers a GetObject of a missing key with 403 AccessDenied, not 404, unless the caller may
+ * `s3:ListBucket` on the bucket, and a grant conditioned on `s3:prefix` does not count (GetObject
+ * carries no prefix). Rather than widen the role to list the whole bucket, a 403 is settled by the
+ * listing the role is allowed: the key itself as prefix. Absent: undefined; present: the denial
+ * stands, so a real permission problem is never mistaken for a first night.
+ */
 export async function readTextIfExists(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
   try {
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return await response.Body?.transformToString('utf8');
   } catch (error) {
     if (isNoSuchKey(error)) return undefined;
+    if (isAccessDenied(error) && !(await keyExists(s3, bucket, key))) return undefined;
     throw error;
   }
+}
+
+/** Whether the key exists, from a listing of the key itself (S3 lists a key before any key it prefixes). */
+async function keyExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+  return page.Contents?.[0]?.Key === key;
 }
 
 export async function writeJson(s3: S3Client, bucket: string, key: string, value: unknown): Promise<void> {
@@ -39,6 +54,12 @@ export async function downloadToFile(s3: S3Client, bucket: string, key: string, 
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (response.Body === undefined) throw new Error(`s3://${bucket}/${key} has no body`);
   await pipeline(response.Body as Readable, createWriteStream(file));
+}
+
+function isAccessDenied(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return name === 'AccessDenied' || status === 403;
 }
 
 function isNoSuchKey(error: unknown): boolean {
