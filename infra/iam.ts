@@ -46,8 +46,12 @@ export interface TrustPolicyDocument {
   }[];
 }
 
-/** Trust policy letting one AWS service assume the role, optionally only on behalf of this account. */
-export function assumeRolePolicy(service: string, sourceAccount?: pulumi.Input<string>): TrustPolicyDocument {
+/**
+ * Trust policy letting one AWS service assume the role only on behalf of this account, and where
+ * the service sets it, only for the named source (confused-deputy guard): `aws:SourceAccount`
+ * always, `aws:SourceArn` (ArnLike) when given.
+ */
+export function assumeRolePolicy(service: string, sourceAccount: pulumi.Input<string>, sourceArn?: pulumi.Input<string>): TrustPolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -56,7 +60,10 @@ export function assumeRolePolicy(service: string, sourceAccount?: pulumi.Input<s
         Effect: 'Allow',
         Principal: { Service: service },
         Action: ['sts:AssumeRole'],
-        ...(sourceAccount === undefined ? {} : { Condition: { StringEquals: { 'aws:SourceAccount': sourceAccount } } }),
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': sourceAccount },
+          ...(sourceArn === undefined ? {} : { ArnLike: { 'aws:SourceArn': sourceArn } }),
+        },
       },
     ],
   };

@@ -127,6 +127,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
       clusterArn: retraining.cluster.arn,
       taskFamily: names.taskFamily,
       deadLetterQueueName: retraining.deadLetterQueue.name,
+      accountId: context.accountId,
     },
     withProvider,
   );

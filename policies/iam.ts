@@ -193,9 +193,54 @@ export const iamRoleTrustedServicePrincipals: ResourceValidationPolicy = {
   }),
 };
 
+/** Whether a statement has a condition on this key, under any operator (keys are case-insensitive). */
+function conditionsOn(statement: IamStatement, key: string): boolean {
+  return [...statement.conditions.values()].some((keys) => [...keys.keys()].some((k) => k.toLowerCase() === key.toLowerCase()));
+}
+
+export const iamRoleTrustSourceAccount: ResourceValidationPolicy = {
+  name: 'iam-role-trust-source-account',
+  description: 'A role that an AWS service assumes names the account it acts for (aws:SourceAccount) in its trust policy, so the service cannot be made to assume it on behalf of another account (the confused deputy).',
+  remediationSteps: 'Add Condition: { StringEquals: { "aws:SourceAccount": <account id> } } to the role\'s assumeRolePolicy statement (infra/iam.ts assumeRolePolicy does), and ArnLike aws:SourceArn where the service documents the source it sets.',
+  enforcementLevel: 'mandatory',
+  severity: 'high',
+  validateResource: validateResourceOfType(aws.iam.Role, (role, _args, reportViolation) => {
+    for (const [statement, i] of allows(parsePolicyDocument(role.assumeRolePolicy))) {
+      if (!statement.principals.has('Service')) continue;
+      if (!conditionsOn(statement, 'aws:SourceAccount') && !conditionsOn(statement, 'aws:SourceArn')) {
+        reportViolation(`assumeRolePolicy ${statementLabel(statement, i)}: expected an aws:SourceAccount (or aws:SourceArn) condition on service principals [${(statement.principals.get('Service') ?? []).join(', ')}], found ${statement.conditions.size === 0 ? 'no condition' : `only [${[...statement.conditions.keys()].join(', ')}]`}.`);
+      }
+    }
+  }),
+};
+
+/** `arn:…:sagemaker:…:<kind>-job/<name pattern>` */
+const SAGEMAKER_JOB_ARN = /^arn:[^:]*:sagemaker:[^:]*:[^:]*:([a-z-]+-job)\/(.*)$/;
+
+export const iamSagemakerJobArnsExact: ResourceValidationPolicy = {
+  name: 'iam-sagemaker-job-arns-exact',
+  description: 'Grants on SageMaker jobs name them by patterns without "*": a prefix pattern such as training-job/forecast-dev-* also matches every job of a sibling stack whose name extends this one (forecast-dev-2), so one stack could start, stop or read another\'s jobs.',
+  remediationSteps: 'Replace "*" in the job name by one "?" per character of the parts that vary (run id, retry number), as runtime/pipeline/run-id.ts jobNamePatterns does: <prefix>-????????-????-train, <prefix>-????????-????-train-r?, …',
+  enforcementLevel: 'mandatory',
+  severity: 'high',
+  validateResource: validatePermissionDocuments<object>((statements, where, _config, report) => {
+    for (const [statement, i] of allows(statements)) {
+      if (!statement.actions.some((action) => action.toLowerCase().startsWith('sagemaker:'))) continue;
+      for (const resource of statement.resources) {
+        const job = SAGEMAKER_JOB_ARN.exec(resource);
+        if (job !== null && (job[2] ?? '').includes('*')) {
+          report(`${where} ${statementLabel(statement, i)}: expected ${job[1] ?? 'job'} ARNs without "*" (a sibling stack's jobs would match), found "${resource}".`);
+        }
+      }
+    }
+  }),
+};
+
 export const iamPolicies = [
   iamNoWildcardWriteActions,
   iamNoStarResourceForDataActions,
   iamPassRoleRequiresPassedToService,
   iamRoleTrustedServicePrincipals,
+  iamRoleTrustSourceAccount,
+  iamSagemakerJobArnsExact,
 ];

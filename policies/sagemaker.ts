@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import type { ResourceValidationPolicy } from '@pulumi/policy';
 import { validateResourceOfType } from '@pulumi/policy';
+import { hasLocalInstanceStorage } from '../runtime/config/sagemaker-limits.js';
 import { matchesAnyWildcard } from './support/wildcard.js';
 
 export interface SageMakerInstanceTypeConfig {
@@ -39,13 +40,17 @@ export const sagemakerEndpointInstanceTypeAllowed: ResourceValidationPolicy = {
 
 export const sagemakerEndpointConfigKmsKey: ResourceValidationPolicy = {
   name: 'sagemaker-endpoint-config-kms-key',
-  description: 'SageMaker endpoint configurations name a KMS key, so the storage volumes of the endpoint instances (where the multi-model endpoint caches customer models) are encrypted with a key the account controls.',
-  remediationSteps: 'Set kmsKeyArn on the aws.sagemaker.EndpointConfiguration to an aws.kms.Key with rotation enabled, and allow the SageMaker execution role kms:CreateGrant on it. Instance types with only local NVMe storage (e.g. ml.c5d) cannot take a key.',
+  description: 'SageMaker endpoint configurations name a KMS key, so the storage volumes of the endpoint instances (where the multi-model endpoint caches customer models) are encrypted with a key the account controls; on instance types with local NVMe storage (ml.c5d, ml.g5, …), which their hardware encrypts, they name none, as CreateEndpointConfig refuses a key there.',
+  remediationSteps: 'Set kmsKeyArn on the aws.sagemaker.EndpointConfiguration to an aws.kms.Key with rotation enabled, and allow the SageMaker execution role kms:CreateGrant on it; leave it unset when a variant runs on an instance type with local NVMe storage.',
   enforcementLevel: 'mandatory',
   severity: 'medium',
   validateResource: validateResourceOfType(aws.sagemaker.EndpointConfiguration, (config, _args, reportViolation) => {
+    const localStorage = (config.productionVariants ?? []).map((v) => v.instanceType).filter((type): type is string => type !== undefined && hasLocalInstanceStorage(type));
     // Presence, not value: a key created in the same stack has an unknown ARN during preview.
-    if (!('kmsKeyArn' in config)) {
+    const hasKey = 'kmsKeyArn' in config;
+    if (localStorage.length > 0) {
+      if (hasKey) reportViolation(`Expected no kmsKeyArn with local-NVMe instance types [${localStorage.join(', ')}] (CreateEndpointConfig fails), found one.`);
+    } else if (!hasKey) {
       reportViolation('Expected kmsKeyArn on the endpoint configuration, found none.');
     }
   }),

@@ -1,8 +1,25 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { hasLocalInstanceStorage } from '../../runtime/config/sagemaker-limits.js';
 import type { StackConfig } from '../config.js';
 
 export const VARIANT_NAME = 'all-customers';
+
+/** How long the provider waits for the endpoint to be InService again after an update (fixed). */
+export const PROVIDER_ENDPOINT_WAIT_SECONDS = 3600;
+
+/**
+ * Blue/green: all traffic moves at once, the new fleet bakes while the rollback alarms watch, the
+ * old fleet goes after the termination wait. SageMaker gives the whole deployment at most
+ * `maximumExecutionTimeoutInSeconds` (which must exceed the two waits); kept well inside the
+ * provider's fixed wait, so a slow deployment or an auto-rollback is reported by SageMaker within
+ * `pulumi up` rather than outliving it.
+ */
+export const BLUE_GREEN_UPDATE = {
+  trafficRoutingConfiguration: { type: 'ALL_AT_ONCE', waitIntervalInSeconds: 300 },
+  terminationWaitInSeconds: 300,
+  maximumExecutionTimeoutInSeconds: 2400,
+} as const;
 
 export interface EndpointArgs {
   /** Fixed, so clients and the pipeline call it by a name that survives config changes. */
@@ -13,7 +30,7 @@ export interface EndpointArgs {
   readonly executionRoleArn: pulumi.Input<string>;
   readonly instanceType: string;
   readonly instanceCount: number;
-  /** KMS key for the instances' storage volumes, where models are cached. */
+  /** KMS key for the instances' storage volumes, where models are cached; not used on local-NVMe instance types. */
   readonly volumeKmsKeyArn: pulumi.Input<string>;
   readonly autoscaling: StackConfig['autoscaling'];
   /** Alarms that roll a deployment back when they fire during it. */
@@ -55,7 +72,8 @@ export class MultiModelEndpoint extends pulumi.ComponentResource {
     this.endpointConfig = new aws.sagemaker.EndpointConfiguration(
       `${name}-config`,
       {
-        kmsKeyArn: args.volumeKmsKeyArn,
+        // Local NVMe storage is encrypted by the instance's hardware and SageMaker refuses a key for it.
+        kmsKeyArn: hasLocalInstanceStorage(args.instanceType) ? undefined : args.volumeKmsKeyArn,
         productionVariants: [
           {
             variantName: VARIANT_NAME,
@@ -74,11 +92,7 @@ export class MultiModelEndpoint extends pulumi.ComponentResource {
         name: args.endpointName,
         endpointConfigName: this.endpointConfig.name,
         deploymentConfig: {
-          blueGreenUpdatePolicy: {
-            trafficRoutingConfiguration: { type: 'ALL_AT_ONCE', waitIntervalInSeconds: 300 },
-            terminationWaitInSeconds: 300,
-            maximumExecutionTimeoutInSeconds: 3600,
-          },
+          blueGreenUpdatePolicy: BLUE_GREEN_UPDATE,
           autoRollbackConfiguration: { alarms: args.rollbackAlarmNames.map((alarmName) => ({ alarmName })) },
         },
       },

@@ -10,9 +10,14 @@ export interface MonitoringArgs {
   readonly clusterArn: pulumi.Input<string>;
   readonly taskFamily: string;
   readonly deadLetterQueueName: pulumi.Input<string>;
+  readonly accountId: pulumi.Input<string>;
 }
 
-/** ECS task state changes of the pipeline's family that ended with a non-zero exit code. */
+/**
+ * ECS task state changes of the pipeline's family that stopped a failed run: a container exited
+ * with a non-zero code, or the task never started (`TaskFailedToStart`: image pull, network or
+ * role problems leave no exit code at all).
+ */
 export function pipelineFailurePattern(clusterArn: string, taskFamily: string) {
   return {
     source: ['aws.ecs'],
@@ -21,8 +26,31 @@ export function pipelineFailurePattern(clusterArn: string, taskFamily: string) {
       clusterArn: [clusterArn],
       group: [`family:${taskFamily}`],
       lastStatus: ['STOPPED'],
-      containers: { exitCode: [{ 'anything-but': 0 }] },
+      $or: [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }],
     },
+  };
+}
+
+/** What the failure rule sends the alarm topic: the task, how it stopped and why, readable in an e-mail. */
+export const PIPELINE_FAILURE_MESSAGE = {
+  inputPaths: { task: '$.detail.taskArn', stopCode: '$.detail.stopCode', reason: '$.detail.stoppedReason' },
+  inputTemplate: '"The nightly pipeline task <task> stopped (<stopCode>): <reason>"',
+} as const;
+
+/** Lets EventBridge publish to the alarm topic for this rule only (confused-deputy guard). */
+export function topicPolicyForRule(topicArn: string, ruleArn: string, accountId: string) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'PipelineFailureRulePublishes',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: topicArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': ruleArn }, StringEquals: { 'aws:SourceAccount': accountId } },
+      },
+    ],
   };
 }
 
@@ -35,6 +63,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly topic: aws.sns.Topic;
   readonly emailSubscription: aws.sns.TopicSubscription | undefined;
   readonly pipelineFailureRule: aws.cloudwatch.EventRule;
+  readonly pipelineFailureTarget: aws.cloudwatch.EventTarget;
+  readonly topicPolicy: aws.sns.TopicPolicy;
   readonly pipelineFailureAlarm: aws.cloudwatch.MetricAlarm;
   readonly endpointErrorsAlarm: aws.cloudwatch.MetricAlarm;
   readonly modelLoadingWaitAlarm: aws.cloudwatch.MetricAlarm;
@@ -55,18 +85,35 @@ export class Monitoring extends pulumi.ComponentResource {
     this.pipelineFailureRule = new aws.cloudwatch.EventRule(
       `${name}-pipeline-failed`,
       {
-        description: 'The nightly pipeline task stopped with a non-zero exit code',
+        description: 'The nightly pipeline task stopped with a non-zero exit code or failed to start',
         eventPattern: pulumi.output(args.clusterArn).apply((clusterArn) => JSON.stringify(pipelineFailurePattern(clusterArn, args.taskFamily))),
       },
       parent,
     );
+    this.topicPolicy = new aws.sns.TopicPolicy(
+      `${name}-alarms`,
+      {
+        arn: this.topic.arn,
+        policy: pulumi
+          .all([this.topic.arn, this.pipelineFailureRule.arn, args.accountId])
+          .apply(([topicArn, ruleArn, accountId]) => JSON.stringify(topicPolicyForRule(topicArn, ruleArn, accountId))),
+      },
+      parent,
+    );
+    // A rule without a target is never triggered: the target sends the stop reason to the alarm topic.
+    this.pipelineFailureTarget = new aws.cloudwatch.EventTarget(
+      `${name}-pipeline-failed`,
+      { rule: this.pipelineFailureRule.name, arn: this.topic.arn, inputTransformer: PIPELINE_FAILURE_MESSAGE },
+      { parent: this, dependsOn: [this.topicPolicy] },
+    );
+    // MatchedEvents has no RuleName dimension (AWS's metrics table): TriggeredRules is the per-rule count.
     this.pipelineFailureAlarm = new aws.cloudwatch.MetricAlarm(
       `${name}-pipeline-failed`,
       {
         name: args.alarmName('pipeline-failed'),
-        alarmDescription: 'A nightly pipeline run failed: see the pipeline log group and runs/<runId>/report.json',
+        alarmDescription: 'A nightly pipeline run failed or its task did not start: see the pipeline log group and runs/<runId>/report.json',
         namespace: 'AWS/Events',
-        metricName: 'MatchedEvents',
+        metricName: 'TriggeredRules',
         dimensions: { RuleName: this.pipelineFailureRule.name },
         statistic: 'Sum',
         period: 300,

@@ -3,6 +3,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { BUCKET_LAYOUT } from '../bucket-layout.js';
 import { arn, assumeRolePolicy, policyDocument, policyJson, type AccountContext, type PolicyDocument } from '../iam.js';
 import type { StackNames } from '../naming.js';
+import { MAX_JOB_ATTEMPTS } from '../../runtime/pipeline/jobs.js';
+import { jobNamePatterns } from '../../runtime/pipeline/run-id.js';
 
 /** Everything the roles' policies point at. */
 export interface RoleTargets {
@@ -11,8 +13,12 @@ export interface RoleTargets {
   readonly sagemakerRepositoryArns: readonly pulumi.Input<string>[];
   readonly pipelineRepositoryArn: pulumi.Input<string>;
   readonly endpointArn: pulumi.Input<string>;
-  readonly processingJobsArn: pulumi.Input<string>;
-  readonly trainingJobsArn: pulumi.Input<string>;
+  /** Every name the pipeline gives its processing jobs, and no other stack's (run-id.ts). */
+  readonly processingJobArns: readonly pulumi.Input<string>[];
+  readonly trainingJobArns: readonly pulumi.Input<string>[];
+  /** What ECS tasks and schedules of this account and region are (trust policies' `aws:SourceArn`). */
+  readonly ecsSourceArn: pulumi.Input<string>;
+  readonly scheduleGroupArn: pulumi.Input<string>;
   readonly sagemakerLogGroupArns: readonly pulumi.Input<string>[];
   readonly pipelineLogGroupArn: pulumi.Input<string>;
   readonly clusterArn: pulumi.Input<string>;
@@ -40,8 +46,11 @@ export function roleTargets(
   return {
     ...resources,
     endpointArn: arn(context, 'sagemaker', `endpoint/${names.endpoint}`),
-    processingJobsArn: arn(context, 'sagemaker', `processing-job/${names.jobNamePrefix}-*`),
-    trainingJobsArn: arn(context, 'sagemaker', `training-job/${names.jobNamePrefix}-*`),
+    processingJobArns: jobNamePatterns(names.jobNamePrefix, 'process', MAX_JOB_ATTEMPTS).map((name) => arn(context, 'sagemaker', `processing-job/${name}`)),
+    trainingJobArns: jobNamePatterns(names.jobNamePrefix, 'train', MAX_JOB_ATTEMPTS).map((name) => arn(context, 'sagemaker', `training-job/${name}`)),
+    ecsSourceArn: arn(context, 'ecs', '*'),
+    // The schedule is in the default group; Scheduler names the group, not the schedule, as source.
+    scheduleGroupArn: arn(context, 'scheduler', 'schedule-group/default'),
     sagemakerLogGroupArns: [sagemakerLogGroup('ProcessingJobs'), sagemakerLogGroup('TrainingJobs'), sagemakerLogGroup(`Endpoints/${names.endpoint}`)],
     pipelineLogGroupArn: arn(context, 'logs', `log-group:${names.pipelineLogGroup}:*`),
     clusterArn: arn(context, 'ecs', `cluster/${names.cluster}`),
@@ -50,6 +59,9 @@ export function roleTargets(
     deadLetterQueueArn: arn(context, 'sqs', names.deadLetterQueue),
   };
 }
+
+/** Where SageMaker puts job and endpoint metrics (`/aws/sagemaker/TrainingJobs`, `…/Endpoints`, …). */
+export const SAGEMAKER_METRIC_NAMESPACES = ['/aws/sagemaker/*'];
 
 const ECR_PULL_ACTIONS = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
 const ECR_AUTH_STATEMENT = {
@@ -91,6 +103,15 @@ export function sagemakerExecutionPolicy(t: RoleTargets): PolicyDocument {
       Resource: t.sagemakerLogGroupArns,
     },
     {
+      // AWS requires it of a training job's role; PutMetricData has no resource-level permissions,
+      // so the namespace condition is what scopes it: SageMaker's own namespaces only.
+      Sid: 'PutSageMakerMetricsAwsRequiresStar',
+      Effect: 'Allow',
+      Action: ['cloudwatch:PutMetricData'],
+      Resource: '*',
+      Condition: { StringLike: { 'cloudwatch:namespace': SAGEMAKER_METRIC_NAMESPACES } },
+    },
+    {
       Sid: 'EncryptEndpointVolumes',
       Effect: 'Allow',
       Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
@@ -115,13 +136,13 @@ export function pipelineTaskPolicy(t: RoleTargets, sagemakerRoleArn: pulumi.Inpu
       Sid: 'OwnProcessingJobs',
       Effect: 'Allow',
       Action: ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob'],
-      Resource: t.processingJobsArn,
+      Resource: t.processingJobArns,
     },
     {
       Sid: 'OwnTrainingJobs',
       Effect: 'Allow',
       Action: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
-      Resource: t.trainingJobsArn,
+      Resource: t.trainingJobArns,
     },
     { Sid: 'ValidateOnOwnEndpoint', Effect: 'Allow', Action: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'], Resource: t.endpointArn },
     {
@@ -194,19 +215,21 @@ export class Roles extends pulumi.ComponentResource {
   constructor(name: string, args: RolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('forecast:infra:Roles', name, {}, opts);
     const { context, targets } = args;
-    const role = (suffix: string, service: string, description: string, sourceAccount?: pulumi.Input<string>) =>
+    const role = (suffix: string, service: string, description: string, sourceArn?: pulumi.Input<string>) =>
       new aws.iam.Role(
         `${name}-${suffix}`,
-        { description, assumeRolePolicy: policyJson(assumeRolePolicy(service, sourceAccount)) },
+        { description, assumeRolePolicy: policyJson(assumeRolePolicy(service, context.accountId, sourceArn)) },
         { parent: this },
       );
     const inline = (suffix: string, target: aws.iam.Role, document: PolicyDocument) =>
       new aws.iam.RolePolicy(`${name}-${suffix}`, { role: target.id, policy: policyJson(document) }, { parent: this });
 
+    // aws:SourceArn only where the service's documentation names the source it sets: ECS for task
+    // roles (any task of this account and region), Scheduler (the schedule group).
     this.sagemakerExecution = role('sagemaker', 'sagemaker.amazonaws.com', 'SageMaker processing, training and the multi-model endpoint');
-    this.pipelineTask = role('pipeline-task', 'ecs-tasks.amazonaws.com', 'The nightly pipeline task', context.accountId);
-    this.taskExecution = role('task-execution', 'ecs-tasks.amazonaws.com', 'ECS starting the pipeline task', context.accountId);
-    this.scheduler = role('scheduler', 'scheduler.amazonaws.com', 'EventBridge Scheduler starting the nightly task', context.accountId);
+    this.pipelineTask = role('pipeline-task', 'ecs-tasks.amazonaws.com', 'The nightly pipeline task', targets.ecsSourceArn);
+    this.taskExecution = role('task-execution', 'ecs-tasks.amazonaws.com', 'ECS starting the pipeline task');
+    this.scheduler = role('scheduler', 'scheduler.amazonaws.com', 'EventBridge Scheduler starting the nightly task', targets.scheduleGroupArn);
 
     this.policies = Object.freeze({
       sagemakerExecution: inline('sagemaker', this.sagemakerExecution, sagemakerExecutionPolicy(targets)),

@@ -91,6 +91,12 @@ const CUSTOM: Readonly<Record<string, OutputsFor>> = {
       },
     };
   },
+  'docker-build:index:Image': (_logical, inputs) => {
+    // The digest of what the build pushed: deterministic per target and build inputs here.
+    const [tag] = (inputs['tags'] as string[] | undefined) ?? [];
+    const digest = `sha256:${hex(JSON.stringify([tag, inputs['target'], inputs['dockerfile'], inputs['platforms']]), 64)}`;
+    return { id: digest, state: { digest, ref: `${tag ?? ''}@${digest}`, contextHash: hex(JSON.stringify(inputs['context']), 64) } };
+  },
   'aws:ecr/lifecyclePolicy:LifecyclePolicy': (_logical, inputs, a) => ({ id: str(inputs, 'repository') ?? '', state: { registryId: a.accountId } }),
   'aws:iam/role:Role': (logical, inputs, a) => {
     const name = str(inputs, 'name') ?? autoName(logical, 'iam');
@@ -163,15 +169,12 @@ const CUSTOM: Readonly<Record<string, OutputsFor>> = {
     return { id: arn, state: { arn, pendingConfirmation: str(inputs, 'protocol') === 'email' } };
   },
   'aws:cloudwatch/eventRule:EventRule': named('events', (name) => `rule/${name}`),
-  'aws:cloudwatch/metricAlarm:MetricAlarm': named('cloudwatch', (name) => `alarm:${name}`),
-};
-
-/** Multi-language components (awsx) are one `custom: false` registration whose outputs the mocks must supply. */
-const REMOTE_COMPONENTS: Readonly<Record<string, OutputsFor>> = {
-  'awsx:ecr:Image': (_logical, inputs) => {
-    const digest = hex(JSON.stringify([inputs['repositoryUrl'], inputs['target'], inputs['dockerfile'], inputs['platform']]), 64);
-    return { id: '', state: { imageUri: `${str(inputs, 'repositoryUrl') ?? ''}@sha256:${digest}` } };
+  'aws:cloudwatch/eventTarget:EventTarget': (logical, inputs) => {
+    const targetId = str(inputs, 'targetId') ?? autoName(logical, 'target');
+    return { id: `${str(inputs, 'eventBusName') ?? 'default'}/${str(inputs, 'rule') ?? ''}/${targetId}`, state: { targetId } };
   },
+  'aws:sns/topicPolicy:TopicPolicy': (_logical, inputs, a) => ({ id: str(inputs, 'arn') ?? '', state: { owner: a.accountId } }),
+  'aws:cloudwatch/metricAlarm:MetricAlarm': named('cloudwatch', (name) => `alarm:${name}`),
 };
 
 /** Local component resources of this program, and Pulumi's root stack: no outputs of their own. */
@@ -202,13 +205,6 @@ export function planMocks(account: PlanAccount, preview: boolean, reportUnknown?
     newResource(args) {
       const inputs = args.inputs as Inputs;
       if (!args.custom) {
-        const remote = REMOTE_COMPONENTS[args.type];
-        if (remote !== undefined) {
-          // An image is built, and its digest known, only during the update.
-          if (preview) return { id: '', state: inputs };
-          const { id, state } = remote(args.name, inputs, account);
-          return { id, state: { ...inputs, ...state } };
-        }
         if (LOCAL_COMPONENT.test(args.type)) return { id: '', state: {} };
         return {
           id: '',
@@ -241,6 +237,17 @@ export function planMocks(account: PlanAccount, preview: boolean, reportUnknown?
           return { partition: account.partition, dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws', id: account.partition };
         case 'aws:index/getRegion:getRegion':
           return { name: account.region, region: account.region, endpoint: `ec2.${account.region}.amazonaws.com`, id: account.region };
+        case 'aws:ecr/getAuthorizationToken:getAuthorizationToken': {
+          const registryId = typeof args.inputs['registryId'] === 'string' ? args.inputs['registryId'] : account.accountId;
+          return {
+            authorizationToken: Buffer.from('AWS:offline-plan').toString('base64'),
+            userName: 'AWS',
+            password: 'offline-plan',
+            proxyEndpoint: `https://${registryId}.dkr.ecr.${account.region}.amazonaws.com`,
+            expiresAt: '2026-01-01T12:00:00Z',
+            id: registryId,
+          };
+        }
         case 'aws:index/getAvailabilityZones:getAvailabilityZones': {
           const names = ['a', 'b', 'c'].map((zone) => `${account.region}${zone}`);
           return { names, zoneIds: names.map((_, i) => `${account.region.slice(0, 3)}-az${i + 1}`), id: account.region, groupNames: [account.region] };

@@ -67,8 +67,8 @@ export function keyProperties(resource: PlannedResource): Record<string, string>
       };
     case 'aws:ecr/lifecyclePolicy:LifecyclePolicy':
       return { rule: show(at(json(i['policy']), 'rules', 0, 'description')) };
-    case 'awsx:ecr:Image':
-      return { target: show(i['target']), platform: show(i['platform']), imageUri: show(o['imageUri'] ?? UNKNOWN) };
+    case 'docker-build:index:Image':
+      return { target: show(i['target']), platforms: show(i['platforms']), exports: show(i['exports']), digest: show(o['digest'] ?? UNKNOWN) };
     case 'aws:iam/role:Role': {
       const trust = json(i['assumeRolePolicy']);
       return { name: show(o['name']), trustedBy: show(at(trust, 'Statement', 0, 'Principal', 'Service')) };
@@ -158,7 +158,7 @@ export function keyProperties(resource: PlannedResource): Record<string, string>
 /** The plan as text for review: resources grouped by component, then counts by type. */
 export function renderPlan(plan: StackPlan): string {
   const lines: string[] = [];
-  const custom = plan.resources.filter((resource) => resource.custom || resource.type.startsWith('awsx:'));
+  const custom = plan.resources.filter((resource) => resource.custom);
   const components = plan.resources.filter((resource) => !resource.custom && resource.type.startsWith('forecast:'));
   lines.push(`Stack ${plan.project}/${plan.stack}: ${custom.length} resources would be created`, '');
 

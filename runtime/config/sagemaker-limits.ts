@@ -21,3 +21,22 @@ export const TARGET_MODEL_MAX_LENGTH = 1024;
 
 /** InvokeEndpoint's request and response `Body` (BodyBlob): 6 MiB. */
 export const MAX_INVOKE_BODY_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Instance families with local NVMe instance storage besides those EC2 marks with a `d` attribute
+ * (`c5d`, `m5ad`, `g4dn`, `c6id`, `p4d`): encrypted by a hardware module on the instance.
+ */
+const LOCAL_STORAGE_FAMILIES_WITHOUT_D = new Set(['g5', 'g6', 'g6e', 'gr6', 'p5', 'p5e', 'p5en', 'trn1', 'trn1n', 'trn2']);
+
+/**
+ * Whether an `ml.*` instance type stores on local NVMe instead of an EBS volume. SageMaker refuses a
+ * KMS key for those: "If you specify a value for KmsKeyId when using any nitro-based instances
+ * with local storage, the call to CreateEndpointConfig fails" (the same holds for training's
+ * VolumeKmsKeyId).
+ */
+export function hasLocalInstanceStorage(instanceType: string): boolean {
+  const family = /^ml\.([a-z0-9-]+)\.[a-z0-9]+$/.exec(instanceType)?.[1];
+  if (family === undefined) return false;
+  const attributes = /^[a-z]+\d+([a-z-]*)$/.exec(family)?.[1] ?? '';
+  return attributes.includes('d') || LOCAL_STORAGE_FAMILIES_WITHOUT_D.has(family);
+}

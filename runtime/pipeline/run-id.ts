@@ -19,6 +19,25 @@ export function deriveRunId(scheduledTime: DateTime | undefined, timeZone: strin
 
 
 export type JobStep = 'process' | 'train';
+export const JOB_STEPS: readonly JobStep[] = ['process', 'train'];
+
+/**
+ * IAM wildcard patterns that match every name `jobName` gives a step's jobs for this prefix, and
+ * no job of a stack whose prefix merely starts with this one (`dev` against `dev-2`, `dev2`,
+ * `dev-12345678-1234`): only `?` (one character each), no `*`, so each pattern matches names of
+ * exactly one length, and the run id's `-` sits where a longer prefix puts a digit of its run id.
+ * One pattern per attempt-suffix length (none, `-r2`…`-r9`, `-r10`…).
+ */
+export function jobNamePatterns(prefix: string, step: JobStep, maxAttempts: number): string[] {
+  const runId = RUN_ID_FORMAT.replace(/[^-]/g, '?');
+  const longest = jobName(prefix, RUN_ID_FORMAT.replace(/[^-]/g, '0'), step, maxAttempts);
+  if (!longest.includes(`-${RUN_ID_FORMAT.replace(/[^-]/g, '0')}-`)) {
+    throw new RangeError(`Job name prefix ${JSON.stringify(prefix)} is too long for run ids in job names; IAM patterns need them`);
+  }
+  const patterns = [`${prefix}-${runId}-${step}`];
+  for (let digits = 1; digits <= String(maxAttempts).length; digits += 1) patterns.push(`${prefix}-${runId}-${step}-r${'?'.repeat(digits)}`);
+  return patterns;
+}
 
 /**
  * `<prefix>-<runId>-<step>`, plus `-r<attempt>` from the second attempt on. Deterministic, so a rerun

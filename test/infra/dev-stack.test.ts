@@ -38,7 +38,7 @@ function pipelineConfig(): PipelineConfig {
 
 test('declares exactly the expected resources, by type', (t) => {
   const counts: Record<string, number> = {};
-  for (const resource of plan.resources.filter((r) => r.custom || r.type.startsWith('awsx:'))) counts[resource.type] = (counts[resource.type] ?? 0) + 1;
+  for (const resource of plan.resources.filter((r) => r.custom)) counts[resource.type] = (counts[resource.type] ?? 0) + 1;
   t.deepEqual(counts, {
     'pulumi:providers:aws': 1,
     'aws:s3/bucket:Bucket': 1,
@@ -50,7 +50,7 @@ test('declares exactly the expected resources, by type', (t) => {
     'aws:s3/bucketPolicy:BucketPolicy': 1,
     'aws:ecr/repository:Repository': 4,
     'aws:ecr/lifecyclePolicy:LifecyclePolicy': 4,
-    'awsx:ecr:Image': 4,
+    'docker-build:index:Image': 4,
     'aws:ec2/vpc:Vpc': 1,
     'aws:ec2/internetGateway:InternetGateway': 1,
     'aws:ec2/routeTable:RouteTable': 1,
@@ -69,6 +69,8 @@ test('declares exactly the expected resources, by type', (t) => {
     'aws:kms/key:Key': 1,
     'aws:kms/alias:Alias': 1,
     'aws:cloudwatch/eventRule:EventRule': 1,
+    'aws:cloudwatch/eventTarget:EventTarget': 1,
+    'aws:sns/topicPolicy:TopicPolicy': 1,
     'aws:cloudwatch/metricAlarm:MetricAlarm': 4,
     'aws:sagemaker/model:Model': 1,
     'aws:sagemaker/endpointConfiguration:EndpointConfiguration': 1,
@@ -185,19 +187,25 @@ test('the task is a Fargate task with its own roles and a log group with retenti
   t.is(one(plan, 'aws:cloudwatch/logGroup:LogGroup').inputs['retentionInDays'], 14);
 });
 
-test('no IAM grant uses a wildcard action, and Resource "*" appears only for ecr:GetAuthorizationToken', (t) => {
+test('no IAM grant uses a wildcard action; Resource "*" only where AWS has no resource-level permission (ECR token, namespace-conditioned metrics)', (t) => {
   const grantsByRole = summarizeRoleGrants(plan);
-  t.deepEqual(grantsByRole.map((g) => [g.role, g.trustedBy]), [
-    ['roles-sagemaker', 'sagemaker.amazonaws.com'],
+  t.deepEqual(grantsByRole.map((g) => [g.role, g.trustedBy]).sort(), [
     ['roles-pipeline-task', 'ecs-tasks.amazonaws.com'],
-    ['roles-task-execution', 'ecs-tasks.amazonaws.com'],
+    ['roles-sagemaker', 'sagemaker.amazonaws.com'],
     ['roles-scheduler', 'scheduler.amazonaws.com'],
+    ['roles-task-execution', 'ecs-tasks.amazonaws.com'],
   ]);
   for (const policy of ofType(plan, 'aws:iam/rolePolicy:RolePolicy')) {
     for (const statement of statementsOf(policy)) {
       t.is(statement.Effect, 'Allow');
       for (const action of list(statement.Action)) t.false(action.includes('*'), `${policy.name} ${statement.Sid} grants ${action}`);
-      if (list(statement.Resource).includes('*')) t.deepEqual(list(statement.Action), ['ecr:GetAuthorizationToken'], `${policy.name} ${statement.Sid}`);
+      if (!list(statement.Resource).includes('*')) continue;
+      if (list(statement.Action).includes('cloudwatch:PutMetricData')) {
+        t.deepEqual(list(statement.Action), ['cloudwatch:PutMetricData'], `${policy.name} ${statement.Sid}`);
+        t.deepEqual(statement.Condition, { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*'] } }, `${policy.name} ${statement.Sid}`);
+      } else {
+        t.deepEqual(list(statement.Action), ['ecr:GetAuthorizationToken'], `${policy.name} ${statement.Sid}`);
+      }
     }
   }
 });
@@ -271,8 +279,29 @@ test('the scheduler may run only the task family on its cluster and pass only th
   );
   t.deepEqual(passRole[0]?.Condition, { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
   t.is(grants(statements, 'sqs:SendMessage', one(plan, 'aws:sqs/queue:Queue').outputs['arn'] as string).length, 1);
-  const trust = statementsOf(one(plan, 'aws:iam/role:Role', 'roles-scheduler'), 'assumeRolePolicy');
-  t.deepEqual(trust[0]?.Condition, { StringEquals: { 'aws:SourceAccount': '123456789012' } });
+});
+
+test('every role trusts its one service only on behalf of this account, and only for its source where the service sets one', (t) => {
+  const trust = (role: string) => statementsOf(one(plan, 'aws:iam/role:Role', role), 'assumeRolePolicy')[0]?.Condition;
+  const account = { StringEquals: { 'aws:SourceAccount': '123456789012' } };
+  t.deepEqual(trust('roles-sagemaker'), account);
+  t.deepEqual(trust('roles-task-execution'), account);
+  t.deepEqual(trust('roles-pipeline-task'), { ...account, ArnLike: { 'aws:SourceArn': 'arn:aws:ecs:eu-west-1:123456789012:*' } });
+  t.deepEqual(trust('roles-scheduler'), { ...account, ArnLike: { 'aws:SourceArn': 'arn:aws:scheduler:eu-west-1:123456789012:schedule-group/default' } });
+});
+
+test('the pipeline\'s job grants match no job of a sibling stack whose name extends this one (dev-2, dev2, dev-<run id>)', (t) => {
+  const statements = roleStatements(plan, 'roles-pipeline-task');
+  const runId = '20261126-0200';
+  const jobArn = (kind: string, name: string) => `arn:aws:sagemaker:eu-west-1:123456789012:${kind}/${name}`;
+  for (const [kind, step, action] of [['processing-job', 'process', 'sagemaker:CreateProcessingJob'], ['training-job', 'train', 'sagemaker:CreateTrainingJob']] as const) {
+    for (const attempt of ['', '-r2', '-r20']) t.is(grants(statements, action, jobArn(kind, `forecast-fleet-dev-${runId}-${step}${attempt}`)).length, 1, `${step}${attempt}`);
+    for (const sibling of ['dev-2', 'dev2', 'dev-20261126-0200', 'dev-12345678-1234', 'dev-abc', 'dev-ab', 'dev-a']) {
+      for (const attempt of ['', '-r2', '-r20']) {
+        t.is(grants(statements, action, jobArn(kind, `forecast-fleet-${sibling}-${runId}-${step}${attempt}`)).length, 0, `${sibling} ${step}${attempt}`);
+      }
+    }
+  }
 });
 
 test('ECS may pull only the pipeline image and write only to the pipeline log group', (t) => {
@@ -306,24 +335,47 @@ test('the bucket is versioned, encrypted, private, owner-enforced and TLS-only, 
 });
 
 test('images are built from the repository root for linux/amd64 into scanned repositories with a lifecycle policy', (t) => {
-  const images = ofType(plan, 'awsx:ecr:Image');
+  const images = ofType(plan, 'docker-build:index:Image');
   t.deepEqual(images.map((i) => i.inputs['target']).sort(), ['inference', 'pipeline', 'processing', 'training']);
   for (const image of images) {
-    t.is(image.inputs['platform'], 'linux/amd64');
-    t.is(image.inputs['context'], '.');
-    t.is(image.inputs['dockerfile'], 'containers/Dockerfile');
+    t.deepEqual(image.inputs['platforms'], ['linux/amd64']);
+    t.deepEqual(image.inputs['context'], { location: '.' });
+    t.deepEqual(image.inputs['dockerfile'], { location: 'containers/Dockerfile' });
     const repository = one(plan, 'aws:ecr/repository:Repository', image.name);
-    t.is(image.inputs['repositoryUrl'], repository.outputs['repositoryUrl']);
+    t.deepEqual(at(repository.inputs, 'imageTagMutabilityExclusionFilters', 0, 'filter'), '*-container');
     t.is(at(repository.inputs, 'imageScanningConfiguration', 'scanOnPush'), true);
     const lifecycle = one(plan, 'aws:ecr/lifecyclePolicy:LifecyclePolicy', image.name);
     t.is(at(JSON.parse(lifecycle.inputs['policy'] as string), 'rules', 0, 'selection', 'tagStatus'), 'untagged');
+    t.deepEqual(at(image.inputs, 'registries', 0, 'address'), repository.outputs['repositoryUrl']);
+  }
+});
+
+test('each target has its own image resource and tag, so one Dockerfile builds four images without a duplicate URN (pulumi-awsx#1171)', (t) => {
+  const images = ofType(plan, 'docker-build:index:Image');
+  t.is(new Set(images.map((i) => i.urn)).size, 4);
+  const tags = images.map((i) => (i.inputs['tags'] as string[])[0] ?? '');
+  t.is(new Set(tags).size, 4);
+  for (const image of images) {
+    const repository = one(plan, 'aws:ecr/repository:Repository', image.name);
+    t.deepEqual(image.inputs['tags'], [`${String(repository.outputs['repositoryUrl'])}:${String(image.inputs['target'])}-container`]);
+    t.deepEqual(image.inputs['cacheFrom'], [{ registry: { ref: `${String(repository.outputs['repositoryUrl'])}:${String(image.inputs['target'])}-container` } }]);
+  }
+});
+
+test('images are pushed with Docker V2 schema 2 manifests, which SageMaker requires, not OCI ones', (t) => {
+  for (const image of ofType(plan, 'docker-build:index:Image')) {
+    t.is(image.inputs['push'], false, `${image.name}: push:true would add a second export with the builder's default media types`);
+    t.deepEqual(at(image.inputs, 'exports'), [{ registry: { ociMediaTypes: false } }], image.name);
+  }
+  for (const output of ['processingImageUri', 'trainingImageUri', 'inferenceImageUri', 'pipelineImageUri']) {
+    t.regex(String(plan.outputs[output]), /^\d{12}\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/forecast-fleet\/dev\/[a-z]+@sha256:[0-9a-f]{64}$/, output);
   }
 });
 
 test('every image target is a stage of the Dockerfile in the build context', async (t) => {
-  const images = ofType(plan, 'awsx:ecr:Image');
+  const images = ofType(plan, 'docker-build:index:Image');
   const [first] = images;
-  const dockerfile = await readFile(path.join(PROJECT_DIR, String(first?.inputs['dockerfile'])), 'utf8');
+  const dockerfile = await readFile(path.join(PROJECT_DIR, String(at(first?.inputs, 'dockerfile', 'location'))), 'utf8');
   const stages = [...dockerfile.matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((match) => match[1]);
   for (const image of images) t.true(stages.includes(String(image.inputs['target'])), `no stage ${String(image.inputs['target'])} in ${stages.join(', ')}`);
 });
@@ -332,19 +384,45 @@ test('alarms on pipeline failures, endpoint errors, model loading wait and the d
   const topic = one(plan, 'aws:sns/topic:Topic').outputs['arn'];
   const alarms = ofType(plan, 'aws:cloudwatch/metricAlarm:MetricAlarm');
   t.deepEqual(alarms.map((a) => `${a.inputs['namespace']} ${a.inputs['metricName']}`).sort(), [
-    'AWS/Events MatchedEvents',
+    'AWS/Events TriggeredRules',
     'AWS/SQS ApproximateNumberOfMessagesVisible',
     'AWS/SageMaker Invocation5XXErrors',
     'AWS/SageMaker ModelLoadingWaitTime',
   ]);
   for (const alarm of alarms) t.deepEqual(alarm.inputs['alarmActions'], [topic]);
+  t.is(at(one(plan, 'aws:cloudwatch/metricAlarm:MetricAlarm', 'monitoring-model-loading-wait').inputs, 'threshold'), 5_000_000);
+  t.is(ofType(plan, 'aws:sns/topicSubscription:TopicSubscription').length, 0, 'dev sets no alarm e-mail');
+});
+
+test('the pipeline-failure alarm can fire: a per-rule metric, a rule with a target, tasks that never start caught', (t) => {
   const rule = one(plan, 'aws:cloudwatch/eventRule:EventRule');
   const pattern = JSON.parse(rule.inputs['eventPattern'] as string);
   t.deepEqual(at(pattern, 'detail', 'group'), ['family:forecast-fleet-dev-pipeline']);
   t.deepEqual(at(pattern, 'detail', 'clusterArn'), [one(plan, 'aws:ecs/cluster:Cluster').outputs['arn']]);
-  t.deepEqual(one(plan, 'aws:cloudwatch/metricAlarm:MetricAlarm', 'monitoring-pipeline-failed').inputs['dimensions'], { RuleName: rule.outputs['name'] });
-  t.is(at(one(plan, 'aws:cloudwatch/metricAlarm:MetricAlarm', 'monitoring-model-loading-wait').inputs, 'threshold'), 5_000_000);
-  t.is(ofType(plan, 'aws:sns/topicSubscription:TopicSubscription').length, 0, 'dev sets no alarm e-mail');
+  t.deepEqual(at(pattern, 'detail', 'lastStatus'), ['STOPPED']);
+  t.deepEqual(at(pattern, 'detail', '$or'), [{ containers: { exitCode: [{ 'anything-but': 0 }] } }, { stopCode: ['TaskFailedToStart'] }]);
+  // AWS/Events MatchedEvents has no RuleName dimension; TriggeredRules does.
+  const alarm = one(plan, 'aws:cloudwatch/metricAlarm:MetricAlarm', 'monitoring-pipeline-failed');
+  t.is(alarm.inputs['metricName'], 'TriggeredRules');
+  t.deepEqual(alarm.inputs['dimensions'], { RuleName: rule.outputs['name'] });
+  const target = one(plan, 'aws:cloudwatch/eventTarget:EventTarget');
+  const topic = one(plan, 'aws:sns/topic:Topic');
+  t.is(target.inputs['rule'], rule.outputs['name']);
+  t.is(target.inputs['arn'], topic.outputs['arn']);
+  t.regex(String(at(target.inputs, 'inputTransformer', 'inputTemplate')), /<stopCode>.*<reason>/);
+  const [publish] = statementsOf(one(plan, 'aws:sns/topicPolicy:TopicPolicy'));
+  t.deepEqual(publish?.Condition, { ArnEquals: { 'aws:SourceArn': rule.outputs['arn'] }, StringEquals: { 'aws:SourceAccount': '123456789012' } });
+  t.deepEqual(list(publish?.Action), ['sns:Publish']);
+  t.true(target.dependencies.includes(one(plan, 'aws:sns/topicPolicy:TopicPolicy').urn), 'the topic accepts the rule before the target exists');
+});
+
+test('a blue/green endpoint update finishes well inside the provider\'s fixed wait, with both waits inside SageMaker\'s timeout', (t) => {
+  const policy = at(one(plan, 'aws:sagemaker/endpoint:Endpoint').inputs, 'deploymentConfig', 'blueGreenUpdatePolicy');
+  const maximum = at(policy, 'maximumExecutionTimeoutInSeconds') as number;
+  const waits = (at(policy, 'trafficRoutingConfiguration', 'waitIntervalInSeconds') as number) + (at(policy, 'terminationWaitInSeconds') as number);
+  t.true(maximum <= 2400, `maximumExecutionTimeoutInSeconds ${maximum}`);
+  t.true(maximum >= 600, 'SageMaker accepts 600-14400 s');
+  t.true(waits < maximum, `waits ${waits} s must fit in ${maximum} s`);
 });
 
 test('names are within AWS limits and patterns', (t) => {

@@ -7,11 +7,11 @@ test('the plan fails loudly, naming type and resource, when the program declares
     planStack({
       stack: 'dev',
       program: () => {
-        const topic = new aws.sns.Topic('alarms');
-        new aws.sns.TopicPolicy('alarms-policy', { arn: topic.arn, policy: '{}' });
+        const queue = new aws.sqs.Queue('dlq');
+        new aws.sqs.QueuePolicy('dlq-policy', { queueUrl: queue.url, policy: '{}' });
       },
     }),
   );
   t.is(error?.name, 'PlanError');
-  t.regex(error?.message ?? '', /no mock for resource type aws:sns\/topicPolicy:TopicPolicy \(resource "alarms-policy"\)/);
+  t.regex(error?.message ?? '', /no mock for resource type aws:sqs\/queuePolicy:QueuePolicy \(resource "dlq-policy"\)/);
 });

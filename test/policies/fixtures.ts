@@ -35,7 +35,10 @@ const byName = new Map<string, string>();
 
 const json = (value: unknown): string => JSON.stringify(value);
 const trust = (service: string) =>
-  json({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }] });
+  json({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } } }],
+  });
 
 export const BUCKET = 'forecast-fleet-dev-20261126abcdefghijklmnop';
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
@@ -159,7 +162,7 @@ export function compliantStack(): AnalyzedResource[] {
         policy: json({
           Version: '2012-10-17',
           Statement: [
-            { Sid: 'Jobs', Effect: 'Allow', Action: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob'], Resource: [`arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/forecast-fleet-dev-*`] },
+            { Sid: 'Jobs', Effect: 'Allow', Action: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob'], Resource: [`arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/forecast-fleet-dev-????????-????-train`, `arn:aws:sagemaker:${REGION}:${ACCOUNT}:training-job/forecast-fleet-dev-????????-????-train-r?`] },
             {
               Sid: 'PassSageMakerRole',
               Effect: 'Allow',

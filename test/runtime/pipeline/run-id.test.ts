@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DateTime } from 'luxon';
 import { SAGEMAKER_NAME_PATTERN as JOB_NAME_PATTERN } from '../../../runtime/config/sagemaker-limits.js';
-import { deriveRunId, jobName } from '../../../runtime/pipeline/run-id.js';
+import { deriveRunId, jobName, jobNamePatterns, JOB_STEPS } from '../../../runtime/pipeline/run-id.js';
 
 test('the run id is the scheduled time in the schedule time zone', (t) => {
   const scheduled = DateTime.fromISO('2026-11-26T01:00:00Z', { setZone: true });
@@ -32,4 +32,25 @@ test('long names keep the prefix, hash the run id and stay within SageMaker limi
   t.is(name, jobName(prefix, '20261126-0200-extra-long-custom-run-id', 'process', 12));
   t.not(name, jobName(prefix, '20261127-0200-extra-long-custom-run-id', 'process', 12));
   t.throws(() => jobName('bad_prefix', '20261126-0200', 'train', 1), { message: /does not match SageMaker/ });
+});
+
+/** IAM's ARN wildcards: `?` one character, `*` any run (none here). */
+const matchesAny = (patterns: readonly string[], name: string) =>
+  patterns.some((pattern) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\?/g, '.').replace(/\*/g, '.*')}$`).test(name));
+
+test('job name patterns match every name of the step and attempt, and no sibling stack extending the prefix', (t) => {
+  const runId = '20261126-0200';
+  for (const step of JOB_STEPS) {
+    const patterns = jobNamePatterns('forecast-fleet-dev', step, 20);
+    t.false(patterns.some((pattern) => pattern.includes('*')));
+    for (let attempt = 1; attempt <= 20; attempt += 1) t.true(matchesAny(patterns, jobName('forecast-fleet-dev', runId, step, attempt)), `${step} attempt ${attempt}`);
+    for (const sibling of ['forecast-fleet-dev-2', 'forecast-fleet-dev2', 'forecast-fleet-dev-12345678-1234', 'forecast-fleet-dev-a', 'forecast-fleet-dev-abc']) {
+      for (let attempt = 1; attempt <= 20; attempt += 1) t.false(matchesAny(patterns, jobName(sibling, runId, step, attempt)), `${sibling} ${step} attempt ${attempt}`);
+    }
+    t.false(matchesAny(patterns, jobName('forecast-fleet-dev', runId, step === 'train' ? 'process' : 'train', 1)), 'the other step');
+  }
+});
+
+test('a prefix too long to keep the run id in job names is refused (IAM patterns could not match)', (t) => {
+  t.throws(() => jobNamePatterns('p'.repeat(40), 'process', 20), { message: /too long for run ids/ });
 });
