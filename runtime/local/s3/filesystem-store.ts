@@ -5,11 +5,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { appendPathComponent, isValidBucketName, keyProblem, keyToPathComponents } from './key-path.js';
 
-/** The two methods of s3rver's FilesystemStore that local mode replaces, and what they rely on. */
+/** The methods of s3rver's FilesystemStore that local mode replaces, and what they rely on. */
 interface FilesystemStoreLike {
+  rootDirectory: string;
   getBucketPath(bucket: string): string;
-  getResourcePath(bucket: string, key: string, resource: string): string;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  deleteObject(bucket: string, key: string): Promise<void>;
+  putPart(bucket: string, uploadId: string, partNumber: string, content: Readable): Promise<{ md5: string; size: number }>;
+  putObjectMultipart(bucket: string, uploadId: string, parts: { number: number; etag: string }[]): Promise<{ md5: string; size: number }>;
   getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
   putObject(object: StoredObject): Promise<{ md5: string; size: number }>;
@@ -20,17 +25,78 @@ interface ListOptions { delimiter?: string; startAfter?: string; prefix?: string
 interface ListResult { objects: unknown[]; commonPrefixes: string[]; isTruncated: boolean }
 
 const OBJECT_SUFFIX = '._S3rver_object';
+const RESOURCE_SUFFIXES = ['object', 'object.md5', 'metadata.json'];
+
+/** s3rver's error class: thrown from the store, it becomes S3's XML error response. */
+export type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;
 
 /**
- * Fixes two s3rver 3.7 store behaviours that break the pipeline:
+ * Fixes s3rver 3.7 store behaviours that break the pipeline or let a request reach outside the data folder:
+ * - s3rver joined raw keys, bucket names and upload ids into file paths, so `..%2F..%2Fx` wrote
+ *   outside its folder. Here keys go through {@link keyToPathComponents}, bucket names must be S3's,
+ *   upload ids must be the ones s3rver issues and part numbers S3's 1–10000.
  * - `putObject` answered before the file was flushed and wrote in place, so a GET right after a PUT
  *   (or during an overwrite) could read a short file. Here the body goes to a temporary file that is
  *   renamed over the object once complete.
  * - `listObjects` walked directories in `readdir` order, so keys came back unsorted and paging with
  *   `start-after` skipped keys. Here keys are listed in S3's UTF-8 binary order.
  */
-export function patchFilesystemStore(store: unknown, makeObject: (bucket: string, key: string, metadata: Record<string, string>) => unknown): void {
+export function patchFilesystemStore(
+  store: unknown,
+  makeObject: (bucket: string, key: string, metadata: Record<string, string>) => unknown,
+  S3Error: S3ErrorClass,
+): void {
   const s = store as FilesystemStoreLike;
+
+  s.getBucketPath = (bucket: string) => {
+    if (!isValidBucketName(bucket)) {
+      throw new S3Error('InvalidBucketName', 'The specified bucket is not valid: bucket names are 3 to 63 lowercase letters, digits, dots and hyphens.', { BucketName: bucket });
+    }
+    return path.join(s.rootDirectory, bucket);
+  };
+
+  s.getResourcePath = (bucket: string, key: string | undefined, resource: string) => {
+    const bucketPath = s.getBucketPath(bucket);
+    // Bucket-level resources (CORS, uploads) have no key.
+    if (key === undefined || key === '') return path.join(bucketPath, `._S3rver_${resource}`);
+    const problem = keyProblem(key);
+    if (problem) throw new S3Error('KeyTooLongError', `Your key is too long: ${problem}.`);
+    const components = keyToPathComponents(key);
+    const stem = components.pop() ?? '';
+    return path.join(bucketPath, ...components, `${stem}._S3rver_${resource}`);
+  };
+
+  s.deleteObject = async (bucket: string, key: string) => {
+    await Promise.all(RESOURCE_SUFFIXES.map((resource) => fs.rm(s.getResourcePath(bucket, key, resource), { force: true })));
+    // Folders the key's components made, deepest first, while they are empty.
+    const bucketPath = s.getBucketPath(bucket);
+    const components = keyToPathComponents(key).slice(0, -1);
+    while (components.length > 0) {
+      try {
+        await fs.rmdir(path.join(bucketPath, ...components));
+      } catch {
+        break;
+      }
+      components.pop();
+    }
+  };
+
+  const putPart = s.putPart.bind(s);
+  s.putPart = (bucket, uploadId, partNumber, content) => {
+    checkUploadId(uploadId, S3Error);
+    if (!/^[1-9][0-9]{0,4}$/.test(String(partNumber)) || Number(partNumber) > 10_000) {
+      throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: String(partNumber) });
+    }
+    return putPart(bucket, uploadId, partNumber, content);
+  };
+  const putObjectMultipart = s.putObjectMultipart.bind(s);
+  s.putObjectMultipart = (bucket, uploadId, parts) => {
+    checkUploadId(uploadId, S3Error);
+    if (!parts.every((part) => Number.isInteger(part.number) && part.number >= 1 && part.number <= 10_000)) {
+      throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found: part numbers are integers from 1 to 10000.');
+    }
+    return putObjectMultipart(bucket, uploadId, parts);
+  };
 
   s.putObject = async (object: StoredObject) => {
     const objectPath = s.getResourcePath(object.bucket, object.key, 'object');
@@ -101,10 +167,17 @@ export function patchFilesystemStore(store: unknown, makeObject: (bucket: string
   };
 }
 
+/** s3rver issues upload ids as 32 hex digits; anything else is not one of its uploads. */
+function checkUploadId(uploadId: unknown, S3Error: S3ErrorClass): void {
+  if (typeof uploadId !== 'string' || !/^[0-9a-f]{32}$/.test(uploadId)) {
+    throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: String(uploadId) });
+  }
+}
+
 /** Every object key in a bucket folder that can start with `prefix`. */
 async function walkKeys(bucketPath: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  const visit = async (dir: string, keyPrefix: string): Promise<void> => {
+  const visit = async (dir: string, keyPrefix: string | undefined): Promise<void> => {
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -115,15 +188,16 @@ async function walkKeys(bucketPath: string, prefix: string): Promise<string[]> {
     await Promise.all(
       entries.map(async (entry) => {
         if (entry.isDirectory()) {
-          const sub = `${keyPrefix}${entry.name}/`;
+          // A folder's text may end mid-segment (a long segment's first piece): prune on either order.
+          const sub = appendPathComponent(keyPrefix, entry.name);
           if (sub.startsWith(prefix) || prefix.startsWith(sub)) await visit(path.join(dir, entry.name), sub);
         } else if (entry.name.endsWith(OBJECT_SUFFIX)) {
-          keys.push(keyPrefix + entry.name.slice(0, -OBJECT_SUFFIX.length));
+          keys.push(appendPathComponent(keyPrefix, entry.name.slice(0, -OBJECT_SUFFIX.length)));
         }
       }),
     );
   };
-  await visit(bucketPath, '');
+  await visit(bucketPath, undefined);
   return keys;
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import S3rver from 's3rver';
 import { AwsChunkedDecoder, decodedHeaders, isAwsChunked } from './aws-chunked.js';
-import { patchFilesystemStore } from './filesystem-store.js';
+import { patchFilesystemStore, type S3ErrorClass } from './filesystem-store.js';
 import { patchListObjectsV2 } from './list-objects-v2.js';
 
 const require = createRequire(import.meta.url);
@@ -39,7 +39,8 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
     if ((error.status ?? 500) >= 500) log(`s3: ${error.stack ?? error.message}`);
   });
   const S3Object = require('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: null, metadata: Record<string, string>) => unknown;
-  patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata));
+  const S3Error = require('s3rver/lib/models/error.js') as S3ErrorClass;
+  patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata), S3Error);
   const accounts = require('s3rver/lib/models/account.js') as S3rverAccounts;
   patchListObjectsV2();
   const store = server.store as BucketStore;
@@ -55,9 +56,21 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
         void answerHeadBucket(store, decodeURIComponent(headBucket), res);
         return;
       }
+      req.url = withEscapedEmptySegments(req.url ?? '/');
       handler(isAwsChunked(req.headers) ? withDecodedBody(req) : req, res);
     },
   };
+}
+
+/**
+ * s3rver's router cannot match a key with an empty segment (`/abs`, `a//b`, `dir//`); AWS accepts
+ * them. Each `/` that follows a `/` in the path is sent as `%2F`, which the router decodes back.
+ */
+function withEscapedEmptySegments(url: string): string {
+  const query = url.indexOf('?');
+  const pathname = query === -1 ? url : url.slice(0, query);
+  if (!pathname.includes('//')) return url;
+  return pathname.replace(/(?<=\/)\//g, '%2F') + (query === -1 ? '' : url.slice(query));
 }
 
 /**
