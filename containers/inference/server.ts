@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { InferenceError, isInferenceError, type ErrorBody } from './errors.js';
+import { discardBody, REQUEST_TIMEOUT_MS } from '../shared/http-body.js';
 import { MemoryBudget, containerMemoryLimit, headroomBytes } from './memory-budget.js';
 import { InProcessModelHost, WorkerModelHost, type ModelHost } from './model-host.js';
 import { MAX_BODY_BYTES, MAX_PERIOD_DAYS, parseInvokeBody, parseListQuery, parseLoadBody } from './payload.js';
@@ -67,7 +68,7 @@ async function defaultModelMemory(): Promise<number> {
 }
 
 function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { maxParamLength: 1024 }, return503OnClosing: false });
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, routerOptions: { maxParamLength: 1024 }, return503OnClosing: false });
 
   // Bodies arrive as text whatever their content type (the AWS SDK sends application/octet-stream
   // when none is set); the route's own parser then names what is wrong with them.
@@ -88,10 +89,16 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
     done(null, payload);
   });
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const body = toErrorBody(error);
     if (body.statusCode >= 500) log('error', { code: body.code, message: body.message });
-    void reply.code(body.statusCode).type('application/json').send(body);
+    if (body.statusCode === 413) {
+      // Read and drop the rest first: answering mid-upload resets the connection (the client sees EPIPE, not the 413).
+      const ended = await discardBody(request.raw);
+      void reply.header('connection', 'close');
+      if (!ended) reply.raw.once('finish', () => request.raw.socket.destroy());
+    }
+    return reply.code(body.statusCode).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     const error = new InferenceError('E_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}; see the multi-model contract's routes.`);

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { handleInvokeEndpoint, invocationEndpointName } from './runtime-api/invoke-endpoint.js';
 import { createS3Service } from './s3/s3-service.js';
 import { InternalS3 } from './s3/internal-client.js';
+import { answerRefusal, requestRefusal } from './request-guard.js';
+import { answerWithoutBody, REQUEST_TIMEOUT_MS } from '../../containers/shared/http-body.js';
 import { handleSageMakerRequest, sageMakerOperationName } from './sagemaker/protocol.js';
 import { createSageMakerService } from './sagemaker/service.js';
 
@@ -29,6 +31,10 @@ export interface LocalAwsOptions {
   checkpointIntervalMs?: number;
   /** Most instances one job may ask for (beyond: ResourceLimitExceeded); default 16. */
   maxInstancesPerJob?: number;
+  /** Browser origins let through (`http://localhost:3000`); default none: any request with an `Origin` is refused. */
+  allowedOrigins?: readonly string[];
+  /** A client must send a whole request within this, or gets 408 and a closed connection; default 120 000. */
+  requestTimeoutMs?: number;
   /** Progress and container output, one line at a time; default none. */
   log?: (line: string) => void;
 }
@@ -56,8 +62,16 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
 
   const s3 = await createS3Service(dataDir, log);
   let sagemaker: Awaited<ReturnType<typeof createSageMakerService>> | undefined;
-  const server = http.createServer({ keepAlive: true }, (req, res) => {
+  const guard = { allowedOrigins: options.allowedOrigins ?? [] };
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const server = http.createServer({ keepAlive: true, requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)) }, (req, res) => {
     const operation = sageMakerOperationName(req);
+    const refusal = requestRefusal(req.headers, guard);
+    if (refusal) {
+      const json = operation !== undefined || invocationEndpointName(req.method, req.url) !== undefined;
+      void answerWithoutBody(req, res, () => answerRefusal(res, refusal, json ? 'json' : 'xml'));
+      return;
+    }
     if (operation !== undefined) {
       if (!sagemaker) return unavailable(res);
       void handleSageMakerRequest(req, res, operation, sagemaker.operations);

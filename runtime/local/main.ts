@@ -228,11 +228,27 @@ one port), prints sample forecasts, then keeps serving until Ctrl-C.
   --customers N     customers in the generated data set when raw/ is empty (default ${LOCAL_DEFAULTS.customers})
   --instances N     training instances (default ${LOCAL_DEFAULTS.instances})
   --data-dir DIR    where local S3 and SageMaker keep their state (default ${LOCAL_DEFAULTS.dataDir})
+  --allow-origin O  let browser requests from origin O (e.g. http://localhost:3000) through; repeatable.
+                    Without it every request carrying an Origin header is refused (403)
   --once            exit after the sample forecasts instead of serving
   --schedule CRON   while serving, rerun the pipeline on this node-cron schedule in
                     $${PIPELINE_ENV.scheduleTimezone} (default "${DEFAULT_NIGHTLY_CRON}", UTC); "off" disables it
   -h, --help        this text
 `;
+
+/** An origin as browsers send it: `scheme://host[:port]`, nothing after. */
+function checkOrigin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new RangeError(`[--allow-origin] must be an origin like http://localhost:3000, got "${text}"`);
+  }
+  if (url.origin === 'null' || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new RangeError(`[--allow-origin] must be an origin like http://localhost:3000 (scheme, host and port only), got "${text}"`);
+  }
+  return url.origin;
+}
 
 function integerOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
@@ -253,6 +269,7 @@ export async function main(args: readonly string[]): Promise<number> {
         customers: { type: 'string' },
         instances: { type: 'string' },
         'data-dir': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true, default: [] },
         once: { type: 'boolean', default: false },
         schedule: { type: 'string', default: DEFAULT_NIGHTLY_CRON },
         help: { type: 'boolean', short: 'h', default: false },
@@ -274,6 +291,7 @@ export async function main(args: readonly string[]): Promise<number> {
       customers: integerOption('customers', values.customers, LOCAL_DEFAULTS.customers, 1, 1_000_000),
       instances: integerOption('instances', values.instances, LOCAL_DEFAULTS.instances, 1, 16),
       dataDir: values['data-dir'] ?? LOCAL_DEFAULTS.dataDir,
+      localAws: { allowedOrigins: values['allow-origin'].map((origin) => checkOrigin(origin)) },
       bucket: LOCAL_DEFAULTS.bucket,
       endpointName: LOCAL_DEFAULTS.endpointName,
       log: (line) => process.stdout.write(`${line}\n`),

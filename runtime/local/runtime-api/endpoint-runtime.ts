@@ -55,7 +55,8 @@ export class EndpointRuntime {
     const container = await InferenceContainer.start({
       name: o.name,
       command: containerCommand(o.image, { args: ['serve'] }),
-      env: { ...o.environment, SAGEMAKER_BASE_DIR: o.endpointDir, AWS_REGION: settings.region },
+      requestEnv: o.environment,
+      env: { SAGEMAKER_BASE_DIR: o.endpointDir, AWS_REGION: settings.region },
       pidFile: path.join(o.endpointDir, 'container.pid'),
       log: settings.log,
       startupTimeoutMs: settings.containerStartupTimeoutMs,

@@ -19,12 +19,14 @@ export class RuntimeError extends Error {
     readonly type: RuntimeErrorType,
     message: string,
     readonly members: Record<string, unknown> = {},
+    /** When AWS answers this type with another status (413 for an over-limit body). */
+    readonly status?: number,
   ) {
     super(message);
   }
 
   get statusCode(): number {
-    return STATUS[this.type];
+    return this.status ?? STATUS[this.type];
   }
 }
 

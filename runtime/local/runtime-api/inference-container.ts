@@ -26,6 +26,7 @@ export class InferenceContainer {
   static async start(o: {
     name: string;
     command: ContainerCommand;
+    requestEnv: Readonly<Record<string, string>>;
     env: Record<string, string>;
     pidFile: string;
     log: (line: string) => void;
@@ -36,6 +37,7 @@ export class InferenceContainer {
       job: o.name,
       host: 'model',
       command: o.command,
+      requestEnv: o.requestEnv,
       env: { ...o.env, SAGEMAKER_BIND_TO_PORT: String(port), SAGEMAKER_MULTI_MODEL: 'true', SAGEMAKER_SAFE_PORT_RANGE: '25000-25999', INFERENCE_HOST: '127.0.0.1' },
       pidFile: o.pidFile,
       log: o.log,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RuntimeError, sendRuntimeError } from './errors.js';
+import { answerWithoutBody, readBodyWithin } from '../../../containers/shared/http-body.js';
 import type { EndpointRuntime } from './endpoint-runtime.js';
 import { MAX_INVOKE_BODY_BYTES, TARGET_MODEL_MAX_LENGTH, TARGET_MODEL_PATTERN } from '../../config/sagemaker-limits.js';
-
 
 /** `POST /endpoints/<name>/invocations` → the endpoint name; undefined for any other request. */
 export function invocationEndpointName(method: string | undefined, url: string | undefined): string | undefined {
@@ -23,9 +23,19 @@ export async function handleInvokeEndpoint(
 ): Promise<void> {
   const requestId = randomUUID();
   try {
+    const body = await readBodyWithin(req, MAX_INVOKE_BODY_BYTES);
+    if (body === undefined) {
+      const tooLarge = new RuntimeError(
+        'ValidationError',
+        `1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to ${MAX_INVOKE_BODY_BYTES}`,
+        {},
+        413,
+      );
+      await answerWithoutBody(req, res, () => sendRuntimeError(res, tooLarge, requestId));
+      return;
+    }
     const endpoint = o.endpoint(o.endpointName);
     if (!endpoint) throw new RuntimeError('ValidationError', `Endpoint ${o.endpointName} of account ${o.accountId} not found.`);
-    const body = await readBody(req);
     const targetModel = req.headers['x-amzn-sagemaker-target-model'];
     if (typeof targetModel !== 'string' || targetModel === '') {
       throw new RuntimeError('ValidationError', `Endpoint ${o.endpointName} is a multi-model endpoint: the request needs a TargetModel (X-Amzn-SageMaker-Target-Model header).`);
@@ -49,30 +59,4 @@ export async function handleInvokeEndpoint(
     if (!res.headersSent) sendRuntimeError(res, failure, requestId);
     else res.destroy();
   }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  const tooLarge = () =>
-    new RuntimeError('ValidationError', `1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to ${MAX_INVOKE_BODY_BYTES}`);
-  if (declared > MAX_INVOKE_BODY_BYTES) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_INVOKE_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

@@ -124,7 +124,7 @@ export class EndpointService {
       check.string(c.Image, `${at}.Image`, { max: 255 });
       check.string(c.Mode, `${at}.Mode`, { oneOf: ['SingleModel', 'MultiModel'] });
       check.string(c.ModelDataUrl, `${at}.ModelDataUrl`, { max: 1024, pattern: S3_URI_PATTERN });
-      check.stringMap(c.Environment, `${at}.Environment`, { maxEntries: 100, maxKey: 1024, maxValue: 1024 });
+      check.environment(c.Environment, `${at}.Environment`, { maxEntries: 100, maxKey: 1024, maxValue: 1024 });
     });
     check.throwIfAny();
     const name = input.ModelName as string;

@@ -2,15 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { ContainerCommand } from './container-command.js';
+import { processEnvironment } from './job-environment.js';
 
 export interface InstanceExit {
   host: string;
   code: number | null;
   signal: NodeJS.Signals | null;
 }
-
-/** The variables a container gets from its host, besides the job's `Environment`. */
-const HOST_ENV_KEYS = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'SYSTEMROOT'];
 
 /**
  * One instance of a job: the container's entrypoint as a child process, its output streamed line by
@@ -21,11 +19,20 @@ export class InstanceProcess {
   readonly exited: Promise<InstanceExit>;
   readonly #child: ChildProcess;
 
-  constructor(o: { job: string; host: string; command: ContainerCommand; env: Record<string, string>; pidFile: string; log: (line: string) => void }) {
-    const hostEnv = Object.fromEntries(HOST_ENV_KEYS.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]])));
+  constructor(o: {
+    job: string;
+    host: string;
+    command: ContainerCommand;
+    /** The request's `Environment` (CreateTrainingJob, CreateProcessingJob, CreateModel), already validated. */
+    requestEnv: Readonly<Record<string, string>>;
+    /** Local mode's own variables for the container contract; they win over the request's. */
+    env: Record<string, string>;
+    pidFile: string;
+    log: (line: string) => void;
+  }) {
     this.#child = spawn(o.command.command, o.command.args, {
       cwd: o.command.cwd,
-      env: { ...hostEnv, ...o.env },
+      env: processEnvironment(process.env, o.requestEnv, o.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const prefix = `[${o.job}/${o.host}]`;

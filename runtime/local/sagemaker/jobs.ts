@@ -268,7 +268,7 @@ export function validateCreateTrainingJob(input: Record<string, unknown>): void 
     check.string(input.CheckpointConfig.S3Uri, 'CheckpointConfig.S3Uri', { required: true, max: 1024, pattern: S3_URI_PATTERN });
     check.string(input.CheckpointConfig.LocalPath, 'CheckpointConfig.LocalPath', { max: 4096 });
   }
-  check.stringMap(input.Environment, 'Environment', { maxEntries: 100, maxKey: 512, maxValue: 512 });
+  check.environment(input.Environment, 'Environment', { maxEntries: 100, maxKey: 512, maxValue: 512 });
   check.throwIfAny();
 }
 
@@ -326,6 +326,6 @@ export function validateCreateProcessingJob(input: Record<string, unknown>): voi
   if (check.object(input.StoppingCondition, 'StoppingCondition')) {
     check.integer(input.StoppingCondition.MaxRuntimeInSeconds, 'StoppingCondition.MaxRuntimeInSeconds', { required: true, min: 1, max: 777600 });
   }
-  check.stringMap(input.Environment, 'Environment', { maxEntries: 100, maxKey: 256, maxValue: 256 });
+  check.environment(input.Environment, 'Environment', { maxEntries: 100, maxKey: 256, maxValue: 256 });
   check.throwIfAny();
 }

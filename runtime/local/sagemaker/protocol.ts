@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { SageMakerError } from './errors.js';
+import { answerWithoutBody, readBodyWithin } from '../../../containers/shared/http-body.js';
 
 export type Operation = (input: Record<string, unknown>) => Promise<object> | object;
 
@@ -17,7 +18,13 @@ export async function handleSageMakerRequest(req: IncomingMessage, res: ServerRe
   const requestId = randomUUID();
   try {
     const operation = operations.get(operationName);
-    const text = await readText(req);
+    const body = await readBodyWithin(req, MAX_REQUEST_BYTES);
+    if (body === undefined) {
+      const message = `The request body is larger than the ${MAX_REQUEST_BYTES} bytes local mode's SageMaker API accepts.`;
+      await answerWithoutBody(req, res, () => send(res, 413, { __type: 'ValidationException', message }, requestId, 'ValidationException'));
+      return;
+    }
+    const text = body.toString('utf8');
     if (!operation) throw new SageMakerError('UnknownOperationException', `Operation ${operationName} is not supported by local mode's SageMaker.`);
     let input: unknown;
     try {
@@ -43,20 +50,4 @@ function send(res: ServerResponse, status: number, body: object, requestId: stri
     ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
   });
   res.end(text);
-}
-
-function readText(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        req.destroy();
-        reject(new SageMakerError('ValidationException', `The request body is larger than ${MAX_REQUEST_BYTES} bytes.`));
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

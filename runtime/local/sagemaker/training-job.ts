@@ -161,8 +161,8 @@ export class TrainingRun {
             job: r.TrainingJobName,
             host,
             command,
+            requestEnv: r.Environment ?? {},
             env: {
-              ...r.Environment,
               SAGEMAKER_BASE_DIR: base(host),
               TRAINING_JOB_NAME: r.TrainingJobName,
               TRAINING_JOB_ARN: r.TrainingJobArn,

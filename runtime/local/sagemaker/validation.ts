@@ -1,4 +1,5 @@
 import { validationError } from './errors.js';
+import { environmentKeyProblem } from './job-environment.js';
 import { SAGEMAKER_NAME_MAX_LENGTH, SAGEMAKER_NAME_PATTERN } from '../../config/sagemaker-limits.js';
 
 /** AWS's validation messages quote the name pattern without its closing anchor. */
@@ -100,6 +101,16 @@ export class RequestChecker {
       if (key.length > rules.maxKey) this.#fail(key, `${path}.key`, `Member must have length less than or equal to ${rules.maxKey}`);
       if (typeof entry !== 'string') this.#fail(entry, `${path}.${key}`, 'Member must be a string');
       else if (entry.length > rules.maxValue) this.#fail(entry, `${path}.${key}`, `Member must have length less than or equal to ${rules.maxValue}`);
+    }
+  }
+
+  /** A job's or model's `Environment`: a string map whose keys local mode may pass to a process. */
+  environment(value: unknown, path: string, rules: { maxEntries: number; maxKey: number; maxValue: number }): void {
+    this.stringMap(value, path, rules);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    for (const key of Object.keys(value)) {
+      const problem = environmentKeyProblem(key);
+      if (problem) this.#errors.push(`${problem} (at '${memberPath(path)}')`);
     }
   }
 
