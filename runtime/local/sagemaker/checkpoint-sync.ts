@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { InternalS3 } from '../s3/internal-client.js';
-import { joinKey, listFiles, mapLimit } from './job-support.js';
+import { fileForKey, joinKey, listFiles, mapLimit } from './job-support.js';
 import type { S3Location } from './validation.js';
 import { relativeKey } from './data-distribution.js';
 
@@ -30,7 +30,7 @@ export class CheckpointSync {
     const keys = (await this.s3.listKeys(this.target.bucket, prefix)).filter((key) => !key.endsWith('/'));
     await mapLimit(keys, 16, async (key) => {
       const rel = relativeKey(prefix, key);
-      const file = path.join(this.localDir, ...rel.split('/'));
+      const file = fileForKey(this.localDir, rel, `s3://${this.target.bucket}/${key}`);
       await this.s3.download(this.target.bucket, key, file);
       this.#uploaded.set(rel, await this.#signature(file));
     });

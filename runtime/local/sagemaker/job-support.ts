@@ -54,8 +54,21 @@ export async function downloadInput(
   if (keys.length === 0) throw new Error(`ClientError: no S3 objects found under s3://${source.bucket}/${source.key}`);
   const shards = distributeKeys(keys, hosts, distribution);
   const work = [...shards].flatMap(([host, hostKeys]) => hostKeys.map((key) => ({ host, key })));
-  await mapLimit(work, 16, ({ host, key }) => s3.download(source.bucket, key, path.join(destination(host), ...relativeKey(source.key, key).split('/'))));
+  await mapLimit(work, 16, ({ host, key }) => s3.download(source.bucket, key, fileForKey(destination(host), relativeKey(source.key, key), `s3://${source.bucket}/${key}`)));
   return new Map([...shards].map(([host, hostKeys]) => [host, hostKeys.length]));
+}
+
+/**
+ * The file an S3 object is downloaded to under `dir`. A key whose segments would lead elsewhere
+ * (`..`, empty, `.`) fails the job with a ClientError naming the object, rather than write outside
+ * the instance's folder.
+ */
+export function fileForKey(dir: string, relative: string, object: string): string {
+  const segments = relative.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\0'))) {
+    throw new Error(`ClientError: cannot download ${object}: its key has an empty, "." or ".." path segment, which has no file under the input folder`);
+  }
+  return path.join(dir, ...segments);
 }
 
 /** Every regular file under `dir`, as paths relative to it with `/` separators. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { appendPathComponent, keyToPathComponents, MAX_PIECE_BYTES } from '../../../runtime/local/s3/key-path.js';
+import { fileForKey } from '../../../runtime/local/sagemaker/job-support.js';
 import { startLocal } from './local-aws-fixture.js';
 
 /** Every file and folder under `dir`, relative to it. */
@@ -107,4 +108,12 @@ test('no S3 key or upload id reaches outside the bucket folder, and awkward keys
   for (const key of AWKWARD_KEYS) await s3.send(new DeleteObjectCommand({ Bucket: 'bkt1', Key: key }));
   t.deepEqual((await s3.send(new ListObjectsV2Command({ Bucket: 'bkt1' }))).Contents ?? [], []);
   t.deepEqual(await tree(path.join(dataDir, 's3', 'bkt1')), [], 'deleting removes the folders the keys made');
+});
+
+test('a job input or checkpoint key with a "..", "." or empty segment fails the job instead of landing outside its folder', (t) => {
+  const dir = path.join(os.tmpdir(), 'job', 'algo-1', 'input', 'data', 'train');
+  t.is(fileForKey(dir, 'customer-data/42.csv', 's3://b/k'), path.join(dir, 'customer-data', '42.csv'));
+  for (const rel of ['../../../../escape.csv', 'a/../../b.csv', './x.csv', 'a//b.csv']) {
+    t.throws(() => fileForKey(dir, rel, `s3://b/runs/${rel}`), { message: new RegExp(`^ClientError: cannot download s3://b/runs/${rel.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`) }, rel);
+  }
 });
