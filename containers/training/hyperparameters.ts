@@ -23,7 +23,7 @@ export interface TrainingSettings {
   maxFailedFraction: number;
   /** Worker threads; defaults to every CPU. */
   workers: number;
-  /** Customers a worker trains before it is replaced (augurs' optimizer never returns memory). */
+  /** Customers fitted with Stan a worker trains before it is replaced (augurs' Stan never returns memory). */
   customersPerWorker: number;
   /** A customer whose training takes longer is abandoned and recorded as failed. */
   customerTimeoutSeconds: number;

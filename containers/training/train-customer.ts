@@ -16,12 +16,18 @@ export interface CustomerTask {
   checkpoint: string;
 }
 
+export interface TrainedCustomer {
+  doc: ModelDocument;
+  /** Fits that ran augurs' Stan optimizer (its WebAssembly memory is never returned; see worker-pool.ts). */
+  stanFits: number;
+}
+
 /**
  * Trains one customer: read the file, fit on all but the last `holdoutDays`, measure the holdout
  * error against a seasonal-naive forecast, refit on everything and write the archive atomically.
  * Prophet must be initialised for fitting in this thread (`initProphetFitting`).
  */
-export async function trainCustomer(task: CustomerTask, settings: TrainingSettings): Promise<ModelDocument> {
+export async function trainCustomer(task: CustomerTask, settings: TrainingSettings): Promise<TrainedCustomer> {
   const bytes = await readFile(task.file);
   const name = path.basename(task.file);
   const series = parseCustomerCsv(bytes.toString('utf8'), name);
@@ -36,6 +42,7 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
   const holdout = { ds: series.ds.slice(cut), y: series.y.slice(cut) };
 
   const evaluated = fitProphet(train, settings.prophet, { optimizer: settings.optimizer });
+  let stanFits = evaluated.solver === 'stan' ? 1 : 0;
   let metrics: ModelMetrics;
   try {
     const predicted = evaluated.predictAt(holdout.ds);
@@ -63,6 +70,7 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
 
   const full = fitProphet(series, settings.prophet, { optimizer: settings.optimizer });
   const fit = full.fit;
+  if (full.solver === 'stan') stanFits++;
   full.free();
   const doc: ModelDocument = {
     format: MODEL_FORMAT,
@@ -77,5 +85,5 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
     source: { file: name, sha256: createHash('sha256').update(bytes).digest('hex'), rows: series.rows },
   };
   await writeModelArchive(task.checkpoint, doc);
-  return doc;
+  return { doc, stanFits };
 }

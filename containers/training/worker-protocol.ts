@@ -9,5 +9,5 @@ export interface WorkerRequest {
 
 export type WorkerReply =
   | { type: 'ready' }
-  | { type: 'trained'; customerId: string; metrics: ModelMetrics; ms: number }
+  | { type: 'trained'; customerId: string; metrics: ModelMetrics; ms: number; stanFits: number }
   | { type: 'failed'; customerId: string; reason: string; ms: number };

@@ -15,7 +15,8 @@ port.postMessage({ type: 'ready' } satisfies WorkerReply);
 port.on('message', (request: WorkerRequest) => {
   const started = performance.now();
   trainCustomer(request.task, settings).then(
-    (doc) => port.postMessage({ type: 'trained', customerId: doc.customerId, metrics: doc.metrics, ms: performance.now() - started } satisfies WorkerReply),
+    ({ doc, stanFits }) =>
+      port.postMessage({ type: 'trained', customerId: doc.customerId, metrics: doc.metrics, ms: performance.now() - started, stanFits } satisfies WorkerReply),
     (error: unknown) =>
       port.postMessage({
         type: 'failed',

@@ -54,6 +54,9 @@ test('hyperparameters: strings with defaults, JSON-encoded values, clear refusal
   t.deepEqual(given.prophet.yearlySeasonality, { type: 'auto' });
   t.is(given.runId, '2026-11-26');
   t.throws(() => parseHyperparameters({ holdout_days: '1.5' }), { instanceOf: HyperparameterError, message: /holdout_days="1.5" is invalid: expected integer >= 1/ });
+  t.is(defaults.optimizer, 'auto');
+  t.is(parseHyperparameters({ optimizer: 'stan' }, {}).optimizer, 'stan');
+  t.throws(() => parseHyperparameters({ optimizer: 'newton' }, {}), { instanceOf: HyperparameterError, message: /optimizer="newton" is invalid: expected auto or stan/ });
   t.throws(() => parseHyperparameters({ holdout: '7' }), { instanceOf: HyperparameterError, message: /unknown hyperparameter holdout; expected any of: run_id, holdout_days/ });
 });
 
@@ -80,6 +83,18 @@ test('a shard with one corrupt customer trains the others and records the failur
   }
   const written = JSON.parse(await readFile(path.join(paths.model, 'summary-algo-1.json'), 'utf8')) as HostSummary;
   t.deepEqual(written.customers, summary.customers);
+});
+
+test('a setting only Stan can fit (multiplicative seasonality) still trains, as does optimizer=stan', async (t) => {
+  for (const hyperparameters of [{ seasonality_mode: 'multiplicative' }, { optimizer: 'stan' }] as Record<string, string>[]) {
+    const base = await tempBase(t);
+    const ids = await writeTrainingChannel(base, { customers: 3, days: 120, weekly: 0.1, noise: 0.05 }, hyperparameters);
+    const paths = sagemakerPaths(base);
+    const { summary, failure } = await runTrainingJob(paths, quiet);
+    t.is(failure, undefined, JSON.stringify(hyperparameters));
+    t.deepEqual(summary.customers, { total: 3, trained: 3, resumed: 0, failed: 0, interrupted: 0 });
+    for (const id of ids) t.true((await readModelArchive(path.join(paths.checkpoints, `${id}.tar.gz`))).fit.sigmaObs > 0);
+  }
 });
 
 test('the job fails with a clear output/failure when too many customers fail', async (t) => {
