@@ -45,10 +45,10 @@ const SPECS = {
   min_history_days: { help: 'integer >= 2', default: () => '28' },
   max_failed_fraction: { help: 'number in [0, 1]', default: () => '0.1' },
   workers: { help: 'integer >= 1', default: () => String(os.availableParallelism()) },
-  // augurs' optimizer keeps ≈ 110 KB of WebAssembly memory per daily fit and fits slow down as it
-  // grows: on the seed's 1000 customers (test/bench/training.bench.ts, successive runs) 100 customers
-  // per worker cost 116 CPU ms a model, 200 cost 131 and 500 cost 150, although each replacement
-  // thread costs ≈ 0.75 s of CPU to warm up.
+  // Counts only customers fitted with Stan: augurs' Stan optimizer keeps ≈ 110 KB of WebAssembly
+  // memory per daily fit and fits slow down as it grows: on the seed's 1000 customers (all Stan then)
+  // 100 customers per worker cost 116 CPU ms a model, 200 cost 131 and 500 cost 150, although each
+  // replacement thread costs ≈ 0.75 s of CPU to warm up.
   customers_per_worker: { help: 'integer >= 1', default: () => '100' },
   customer_timeout_seconds: { help: 'number > 0', default: () => '300' },
   growth: { help: 'linear or flat', default: () => 'linear' },
