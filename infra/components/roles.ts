@@ -42,7 +42,12 @@ export function roleTargets(
   },
 ): RoleTargets {
   // SageMaker writes resource names in ARNs in lowercase; the names here are lowercase already.
-  const sagemakerLogGroup = (group: string) => arn(context, 'logs', `log-group:/aws/sagemaker/${group}:*`);
+  // The group itself (CreateLogGroup is evaluated on `log-group:<name>`, which `:*` does not match)
+  // and its streams (`log-group:<name>:log-stream:…`).
+  const sagemakerLogGroup = (group: string) => [
+    arn(context, 'logs', `log-group:/aws/sagemaker/${group}`),
+    arn(context, 'logs', `log-group:/aws/sagemaker/${group}:*`),
+  ];
   return {
     ...resources,
     endpointArn: arn(context, 'sagemaker', `endpoint/${names.endpoint}`),
@@ -51,7 +56,7 @@ export function roleTargets(
     ecsSourceArn: arn(context, 'ecs', '*'),
     // The schedule is in the default group; Scheduler names the group, not the schedule, as source.
     scheduleGroupArn: arn(context, 'scheduler', 'schedule-group/default'),
-    sagemakerLogGroupArns: [sagemakerLogGroup('ProcessingJobs'), sagemakerLogGroup('TrainingJobs'), sagemakerLogGroup(`Endpoints/${names.endpoint}`)],
+    sagemakerLogGroupArns: [...sagemakerLogGroup('ProcessingJobs'), ...sagemakerLogGroup('TrainingJobs'), ...sagemakerLogGroup(`Endpoints/${names.endpoint}`)],
     pipelineLogGroupArn: arn(context, 'logs', `log-group:${names.pipelineLogGroup}:*`),
     clusterArn: arn(context, 'ecs', `cluster/${names.cluster}`),
     taskFamilyArn: arn(context, 'ecs', `task-definition/${names.taskFamily}:*`),

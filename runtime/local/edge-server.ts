@@ -2,6 +2,7 @@ import http from 'node:http';
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { accessKeyIdOf, recordedOperations, s3Request, type RequestRecorder } from './request-recorder.js';
 import { handleInvokeEndpoint, invocationEndpointName } from './runtime-api/invoke-endpoint.js';
 import { createS3Service } from './s3/s3-service.js';
 import { InternalS3 } from './s3/internal-client.js';
@@ -37,6 +38,8 @@ export interface LocalAwsOptions {
   requestTimeoutMs?: number;
   /** Progress and container output, one line at a time; default none. */
   log?: (line: string) => void;
+  /** Told of every S3, SageMaker and SageMaker Runtime request before it is served (observe only); default none. */
+  onRequest?: RequestRecorder;
 }
 
 export interface LocalAws {
@@ -65,6 +68,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
   const guard = { allowedOrigins: options.allowedOrigins ?? [] };
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const server = http.createServer({ keepAlive: true, requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)) }, (req, res) => {
+    const record = options.onRequest;
     const operation = sageMakerOperationName(req);
     const refusal = requestRefusal(req.headers, guard);
     if (refusal) {
@@ -74,16 +78,19 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     }
     if (operation !== undefined) {
       if (!sagemaker) return unavailable(res);
-      void handleSageMakerRequest(req, res, operation, sagemaker.operations);
+      const operations = record === undefined ? sagemaker.operations : recordedOperations(sagemaker.operations, operation, req, record);
+      void handleSageMakerRequest(req, res, operation, operations);
       return;
     }
     const endpointName = invocationEndpointName(req.method, req.url);
     if (endpointName !== undefined) {
       if (!sagemaker) return unavailable(res);
+      record?.({ service: 'sagemaker-runtime', accessKeyId: accessKeyIdOf(req), endpointName });
       const endpoints = sagemaker.endpoints;
       void handleInvokeEndpoint(req, res, { endpointName, endpoint: (name) => endpoints.runtime(name), region, accountId });
       return;
     }
+    record?.(s3Request(req));
     s3.handle(req, res);
   });
   server.keepAliveTimeout = 65_000;

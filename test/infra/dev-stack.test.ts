@@ -8,7 +8,7 @@ import { buildProcessingJobRequest, buildTrainingJobRequest } from '../../runtim
 import { deriveRunId } from '../../runtime/pipeline/run-id.js';
 import { planStack, PROJECT_DIR, type StackPlan } from '../../infra/plan/plan-stack.js';
 import { summarizeRoleGrants } from '../../infra/plan/iam-summary.js';
-import { arnMatches, at, grants, list, objectArn, ofType, one, roleStatements, statementsOf, type Statement } from './plan-helpers.js';
+import { arnMatches, at, grants, list, objectArn, ofType, one, pipelineContainer, roleStatements, scheduledRunEnvironment, statementsOf, type Statement } from './plan-helpers.js';
 
 let plan: StackPlan;
 test.before(async () => {
@@ -17,23 +17,10 @@ test.before(async () => {
 
 const sagemakerRole = () => one(plan, 'aws:iam/role:Role', 'roles-sagemaker');
 const taskDefinition = () => one(plan, 'aws:ecs/taskDefinition:TaskDefinition');
-const container = () => (JSON.parse(taskDefinition().inputs['containerDefinitions'] as string) as Record<string, unknown>[])[0] as Record<string, unknown>;
-
-/** The environment one scheduled run sees: the task definition's plus the schedule's overrides. */
-function scheduledRunEnvironment(scheduledTime: string): Record<string, string> {
-  const environment = Object.fromEntries((container()['environment'] as { name: string; value: string }[]).map((e) => [e.name, e.value]));
-  const schedule = one(plan, 'aws:scheduler/schedule:Schedule');
-  const overrides = JSON.parse(at(schedule.inputs, 'target', 'input') as string) as {
-    containerOverrides: { name: string; environment: { name: string; value: string }[] }[];
-  };
-  for (const override of overrides.containerOverrides.filter((o) => o.name === container()['name'])) {
-    for (const entry of override.environment) environment[entry.name] = entry.value.replace('<aws.scheduler.scheduled-time>', scheduledTime);
-  }
-  return environment;
-}
+const container = () => pipelineContainer(plan);
 
 function pipelineConfig(): PipelineConfig {
-  return readPipelineConfig(scheduledRunEnvironment('2026-11-26T01:00:00Z'));
+  return readPipelineConfig(scheduledRunEnvironment(plan, '2026-11-26T01:00:00Z'));
 }
 
 test('declares exactly the expected resources, by type', (t) => {

@@ -65,3 +65,23 @@ export function objectArn(uri: string, name = 'object'): string {
   if (match === null) throw new Error(`not an S3 URI: ${uri}`);
   return `arn:aws:s3:::${match[1]}/${match[2]}${name}`;
 }
+
+/** The pipeline container of the planned task definition. */
+export function pipelineContainer(plan: StackPlan): Record<string, unknown> {
+  const task = one(plan, 'aws:ecs/taskDefinition:TaskDefinition');
+  return (JSON.parse(task.inputs['containerDefinitions'] as string) as Record<string, unknown>[])[0] as Record<string, unknown>;
+}
+
+/** The environment one scheduled run sees: the task definition's plus the schedule's overrides. */
+export function scheduledRunEnvironment(plan: StackPlan, scheduledTime: string): Record<string, string> {
+  const container = pipelineContainer(plan);
+  const environment = Object.fromEntries((container['environment'] as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+  const schedule = one(plan, 'aws:scheduler/schedule:Schedule');
+  const overrides = JSON.parse(at(schedule.inputs, 'target', 'input') as string) as {
+    containerOverrides: { name: string; environment: { name: string; value: string }[] }[];
+  };
+  for (const override of overrides.containerOverrides.filter((o) => o.name === container['name'])) {
+    for (const entry of override.environment) environment[entry.name] = entry.value.replace('<aws.scheduler.scheduled-time>', scheduledTime);
+  }
+  return environment;
+}
