@@ -47,6 +47,11 @@ function allows(statements: IamStatement[]): Array<[IamStatement, number]> {
   return statements.map((s, i): [IamStatement, number] => [s, i]).filter(([s]) => s.effect === 'Allow');
 }
 
+/** Whether a statement has a condition on this key, under any operator (keys are case-insensitive). */
+function conditionsOn(statement: IamStatement, key: string): boolean {
+  return [...statement.conditions.values()].some((keys) => [...keys.keys()].some((k) => k.toLowerCase() === key.toLowerCase()));
+}
+
 export interface IamWildcardActionConfig {
   readOnlyActionPrefixes: string[];
 }
@@ -140,10 +145,7 @@ export const iamPassRoleRequiresPassedToService: ResourceValidationPolicy = {
   validateResource: validatePermissionDocuments<object>((statements, where, _config, report) => {
     for (const [statement, i] of allows(statements)) {
       if (!statement.actions.some((a) => matchesWildcard(a, 'iam:PassRole'))) continue;
-      const conditioned = [...statement.conditions.values()].some((keys) =>
-        [...keys.keys()].some((key) => key.toLowerCase() === 'iam:passedtoservice'),
-      );
-      if (!conditioned) {
+      if (!conditionsOn(statement, 'iam:PassedToService')) {
         report(`${where} ${statementLabel(statement, i)}: expected an iam:PassedToService condition on iam:PassRole, found ${statement.conditions.size === 0 ? 'no condition' : `only [${[...statement.conditions.keys()].join(', ')}]`}.`);
       }
       if (statement.resources.includes('*') || statement.notResources.length > 0) {
@@ -192,11 +194,6 @@ export const iamRoleTrustedServicePrincipals: ResourceValidationPolicy = {
     }
   }),
 };
-
-/** Whether a statement has a condition on this key, under any operator (keys are case-insensitive). */
-function conditionsOn(statement: IamStatement, key: string): boolean {
-  return [...statement.conditions.values()].some((keys) => [...keys.keys()].some((k) => k.toLowerCase() === key.toLowerCase()));
-}
 
 export const iamRoleTrustSourceAccount: ResourceValidationPolicy = {
   name: 'iam-role-trust-source-account',
