@@ -46,6 +46,22 @@ export const DEFAULT_DATASET_OPTIONS: DatasetOptions = Object.freeze({
   order: 'customer',
 });
 
+/**
+ * Named data sets: `seed` is the seed's exact noise-free data; `demo` (what `npm start` seeds) adds
+ * a weekly pattern of ±10% of the baseline and noise of 5% of it to the same customers, so forecast
+ * intervals and holdout errors mean something.
+ */
+export const DATASET_PRESETS = {
+  demo: { weekly: 0.1, noise: 0.05 },
+  seed: { weekly: 0, noise: 0 },
+} as const satisfies Record<string, Pick<DatasetOptions, 'weekly' | 'noise'>>;
+
+export type DatasetPreset = keyof typeof DATASET_PRESETS;
+
+export function isDatasetPreset(name: string): name is DatasetPreset {
+  return Object.hasOwn(DATASET_PRESETS, name);
+}
+
 export const DATASET_HEADER = 'customer_id,timestamp,consumption';
 
 const DAY_MS = 86_400_000;

@@ -8,6 +8,8 @@ import { text } from 'node:stream/consumers';
 import { MersenneTwister } from '../../runtime/dataset/mersenne-twister.js';
 import {
   DATASET_HEADER,
+  DATASET_PRESETS,
+  isDatasetPreset,
   customerProfiles,
   datasetChunks,
   generateDataset,
@@ -61,6 +63,23 @@ test('same seed gives the same bytes; another seed differs; extras keep the seed
   const lines = [...datasetChunks({ customers: 3, days: 10, weekly: 0.3 })].join('').split('\n');
   t.not(lines[5], [...datasetChunks({ customers: 3, days: 10 })].join('').split('\n')[5]);
   t.deepEqual(customerProfiles({ customers: 3, seed: 42 }), plain);
+});
+
+test("npm start's data sets: seed is the seed's exact data; demo is the same customers with a weekly pattern and noise", (t) => {
+  const values = (options: object) =>
+    [...datasetChunks({ customers: 3, days: 56, ...options })].join('').trimEnd().split('\n').slice(1).map((row) => Number(row.split(',')[2]));
+  t.deepEqual(values(DATASET_PRESETS.seed), values({}));
+  const seed = values({});
+  const demo = values(DATASET_PRESETS.demo);
+  const profiles = customerProfiles({ customers: 3, seed: 42 });
+  for (const [customer, profile] of profiles.entries()) {
+    const deltas = demo.slice(customer * 56, (customer + 1) * 56).map((v, day) => v - seed[customer * 56 + day]!);
+    const sd = Math.sqrt(deltas.reduce((sum, d) => sum + d * d, 0) / deltas.length);
+    // Weekly ±10% (sd ≈ 7%) and noise sd 5% of the baseline: ≈ 8.7% in all.
+    t.true(sd > 0.05 * profile.baseline && sd < 0.13 * profile.baseline, `customer ${customer}: deviation sd ${sd} around baseline ${profile.baseline}`);
+  }
+  t.true(isDatasetPreset('demo') && isDatasetPreset('seed'));
+  t.false(isDatasetPreset('toString'), 'only the presets themselves, not what objects inherit');
 });
 
 test('weekly pattern has a 7-day period and noise stays non-negative', (t) => {
