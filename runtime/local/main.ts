@@ -9,22 +9,27 @@ import { createForecastClient } from '../client/forecast-client.js';
 import type { Forecast } from '../client/forecast-client.js';
 import { readPipelineConfig, PIPELINE_CONFIG_DEFAULTS } from '../config/pipeline-config.js';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
-import { datasetChunks, DEFAULT_DATASET_OPTIONS, datasetRowCount, resolveDatasetOptions } from '../dataset/generator.js';
+import { DATASET_PRESETS, datasetChunks, DEFAULT_DATASET_OPTIONS, datasetRowCount, isDatasetPreset, resolveDatasetOptions } from '../dataset/generator.js';
+import type { DatasetPreset } from '../dataset/generator.js';
+import type { Manifest } from '../pipeline/manifest.js';
 import { formatPipelineEvent, runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineEvent, PipelineResult } from '../pipeline/run-pipeline.js';
 import type { PipelineStep } from '../pipeline/report.js';
 import { provisionLocalStack } from './bootstrap.js';
+import { createLocalConsole } from './console/local-console.js';
 import { startLocalAws } from './edge-server.js';
 import type { LocalAwsOptions } from './edge-server.js';
 import { LOCAL_IMAGES } from './images.js';
 import { checkNightlyCron, DEFAULT_NIGHTLY_CRON, scheduleNightly } from './nightly.js';
+import { planStartup, readServedManifest } from './served-models.js';
 
 /**
  * `npm start`: local mode's main job. Starts the edge server (S3, SageMaker, SageMaker Runtime on one
- * port), provisions the bucket and the multi-model endpoint through the SDK, writes the seed's data
- * set into `raw/` when there is none, runs the nightly pipeline once in this process, shows sample
- * forecasts through the forecast client, and keeps serving until Ctrl-C. The pipeline and the client
- * are AWS's code paths: only the SDK's environment points them here.
+ * port), provisions the bucket and the multi-model endpoint through the SDK, serves the published
+ * models at once when there are any (or else writes the demo data set into `raw/` when there is
+ * none and runs the nightly pipeline once in this process), shows sample forecasts through the
+ * forecast client, and keeps serving until Ctrl-C. The pipeline and the client are AWS's code
+ * paths: only the SDK's environment points them here.
  */
 
 export const LOCAL_DEFAULTS = {
@@ -53,9 +58,17 @@ export interface LocalModeOptions {
   readonly instances: number;
   readonly bucket: string;
   readonly endpointName: string;
+  /** The data set written to an empty `raw/` (default `demo`). */
+  readonly data?: DatasetPreset;
+  /** Run the pipeline even when models are already published (default: serve them as they are). */
+  readonly retrain?: boolean;
   /** Scheduled time of the run (ISO); now when undefined. Runs ids derive from it. */
   readonly scheduledTime?: string | undefined;
   readonly log: (line: string) => void;
+  /** Local AWS's own lines (jobs, containers, endpoints); default: `log`, indented. */
+  readonly serviceLog?: (line: string) => void;
+  /** The pipeline's progress; default: each event as `formatPipelineEvent` words it, on `log`. */
+  readonly onPipelineEvent?: (event: PipelineEvent) => void;
   /** Aborting stops local mode (jobs, containers, server), failing the run in progress. */
   readonly signal?: AbortSignal;
   /** Settings of the edge server beyond port and data folder (tests shorten its waits). */
@@ -71,8 +84,10 @@ export interface StepTimings {
 
 export interface LocalModeRun {
   readonly endpointUrl: string;
-  readonly result: PipelineResult;
-  readonly timings: StepTimings;
+  /** What the endpoint serves: the manifest found at start, or the one this start's run published. */
+  readonly manifest: Manifest;
+  /** The pipeline run of this start; undefined when it served the published models as they were. */
+  readonly pipeline?: { readonly result: PipelineResult; readonly timings: StepTimings };
   readonly seededRaw: boolean;
   readonly close: () => Promise<void>;
 }
@@ -106,7 +121,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
   const { log } = options;
   const dataDir = path.resolve(options.dataDir);
   options.signal?.throwIfAborted();
-  const aws = await startLocalAws({ log: (line) => log(`  ${line}`), ...options.localAws, dataDir, port: options.port });
+  const aws = await startLocalAws({ log: options.serviceLog ?? ((line) => log(`  ${line}`)), ...options.localAws, dataDir, port: options.port });
   const stop = () => void aws.close();
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
@@ -117,13 +132,15 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const s3 = new S3Client({});
     let seededRaw: boolean;
     try {
-      seededRaw = await seedRawData(s3, options.bucket, options.customers, log);
+      const plan = planStartup(await readServedManifest(s3, options.bucket), options.retrain ?? false);
+      if (!plan.train) return { endpointUrl: aws.endpointUrl, manifest: plan.manifest, seededRaw: false, close: () => aws.close() };
+      seededRaw = await seedRawData(s3, options.bucket, options.customers, options.data ?? 'demo', log);
     } finally {
       s3.destroy();
     }
-    const { result, timings } = await runLocalPipeline(options);
+    const pipeline = await runLocalPipeline(options);
     options.signal?.throwIfAborted();
-    return { endpointUrl: aws.endpointUrl, result, timings, seededRaw, close: () => aws.close() };
+    return { endpointUrl: aws.endpointUrl, manifest: pipeline.result.manifest, pipeline, seededRaw, close: () => aws.close() };
   } catch (error) {
     await aws.close();
     throw options.signal?.aborted ? options.signal.reason : error;
@@ -137,7 +154,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
  * `AWS_ENDPOINT_URL` points at the edge server.
  */
 export async function runLocalPipeline(
-  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'log'>,
+  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'log' | 'onPipelineEvent'>,
 ): Promise<{ result: PipelineResult; timings: StepTimings }> {
   const s3 = new S3Client({});
   const sagemaker = new SageMakerClient({});
@@ -152,7 +169,8 @@ export async function runLocalPipeline(
       backoff: { minDelayMs: 200, maxDelayMs: 1000 },
       onEvent: (event: PipelineEvent) => {
         if (event.type === 'step-finished') steps.set(event.step, event.seconds);
-        options.log(formatPipelineEvent(event));
+        if (options.onPipelineEvent) options.onPipelineEvent(event);
+        else options.log(formatPipelineEvent(event));
       },
     });
     const timings = {
@@ -168,19 +186,20 @@ export async function runLocalPipeline(
   }
 }
 
-/** Writes the seed's data set to `raw/` unless a raw drop is already there. */
-async function seedRawData(s3: S3Client, bucket: string, customers: number, log: (line: string) => void): Promise<boolean> {
+/** Writes the named data set of the seed's customers to `raw/` unless a raw drop is already there. */
+async function seedRawData(s3: S3Client, bucket: string, customers: number, data: DatasetPreset, log: (line: string) => void): Promise<boolean> {
   const rawPrefix = PIPELINE_CONFIG_DEFAULTS.rawPrefix;
   const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: rawPrefix, MaxKeys: 1 }));
   if ((listing.KeyCount ?? 0) > 0) {
     log(`raw data: using what is under s3://${bucket}/${rawPrefix}`);
     return false;
   }
-  const options = resolveDatasetOptions({ customers });
+  const options = resolveDatasetOptions({ customers, ...DATASET_PRESETS[data] });
   const body = Buffer.from([...datasetChunks(options)].join(''));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: LOCAL_DEFAULTS.rawKey, Body: body, ContentType: 'text/csv' }));
+  const what = data === 'seed' ? "the seed's data set" : "the demo data set, the seed's customers with a weekly pattern and noise,";
   log(
-    `raw data: wrote the seed's data set (${customers} customers × ${options.days} days, ${datasetRowCount(options)} rows, ` +
+    `raw data: wrote ${what} (${customers} customers × ${options.days} days, ${datasetRowCount(options)} rows, ` +
       `${(body.length / 1e6).toFixed(1)} MB) to s3://${bucket}/${LOCAL_DEFAULTS.rawKey}`,
   );
   return true;
@@ -192,7 +211,7 @@ export async function sampleForecasts(run: LocalModeRun, bucket: string, endpoin
   const runtime = new SageMakerRuntimeClient({});
   try {
     const client = createForecastClient({ bucket, endpointName, s3, runtime });
-    const customers = Object.keys(run.result.manifest.models);
+    const customers = Object.keys(run.manifest.models);
     const wanted = LOCAL_DEFAULTS.sampleCustomers.filter((id) => customers.includes(id));
     const picks = wanted.length > 0 ? wanted : customers.slice(0, 2);
     const results: Forecast[] = [];
@@ -222,14 +241,20 @@ export function queryInstructions(endpointUrl: string, endpointName: string, sam
 const USAGE = `Usage: npm start -- [options]
 
 Runs the nightly pipeline once on this machine (local S3, SageMaker and a multi-model endpoint on
-one port), prints sample forecasts, then keeps serving until Ctrl-C.
+one port), prints sample forecasts, then keeps serving until Ctrl-C. With models already published
+it serves them at once and leaves retraining to the nightly schedule (or --retrain).
 
   --port N          edge server port on 127.0.0.1 (default ${LOCAL_DEFAULTS.port}; 0 picks a free one)
   --customers N     customers in the generated data set when raw/ is empty (default ${LOCAL_DEFAULTS.customers})
   --instances N     training instances (default ${LOCAL_DEFAULTS.instances})
-  --data-dir DIR    where local S3 and SageMaker keep their state (default ${LOCAL_DEFAULTS.dataDir})
+  --data-dir DIR    where local S3 and SageMaker keep their state, and logs/ (default ${LOCAL_DEFAULTS.dataDir})
   --allow-origin O  let browser requests from origin O (e.g. http://localhost:3000) through; repeatable.
                     Without it every request carrying an Origin header is refused (403)
+  --data demo|seed  the data set written when raw/ is empty: demo (default) is the seed's customers
+                    with a weekly pattern and noise; seed is the seed's exact noise-free data
+  --retrain         run the pipeline before serving even when models are already published
+                    (by default a restart serves the published models at once)
+  --verbose         show job, container and endpoint output on the console (always in <data-dir>/logs/)
   --once            exit after the sample forecasts instead of serving
   --schedule CRON   while serving, rerun the pipeline on this node-cron schedule in
                     $${PIPELINE_ENV.scheduleTimezone} (default "${DEFAULT_NIGHTLY_CRON}", UTC); "off" disables it
@@ -270,6 +295,9 @@ export async function main(args: readonly string[]): Promise<number> {
         instances: { type: 'string' },
         'data-dir': { type: 'string' },
         'allow-origin': { type: 'string', multiple: true, default: [] },
+        data: { type: 'string', default: 'demo' },
+        retrain: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
         once: { type: 'boolean', default: false },
         schedule: { type: 'string', default: DEFAULT_NIGHTLY_CRON },
         help: { type: 'boolean', short: 'h', default: false },
@@ -286,6 +314,8 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let options: LocalModeOptions;
   try {
+    const data = values.data;
+    if (!isDatasetPreset(data)) throw new RangeError(`[--data] must be one of ${Object.keys(DATASET_PRESETS).join(', ')}, got "${data}"`);
     options = {
       port: integerOption('port', values.port, LOCAL_DEFAULTS.port, 0, 65535),
       customers: integerOption('customers', values.customers, LOCAL_DEFAULTS.customers, 1, 1_000_000),
@@ -294,6 +324,8 @@ export async function main(args: readonly string[]): Promise<number> {
       localAws: { allowedOrigins: values['allow-origin'].map((origin) => checkOrigin(origin)) },
       bucket: LOCAL_DEFAULTS.bucket,
       endpointName: LOCAL_DEFAULTS.endpointName,
+      data,
+      retrain: values.retrain,
       log: (line) => process.stdout.write(`${line}\n`),
     };
     if (values.schedule !== 'off') checkNightlyCron(values.schedule);
@@ -310,13 +342,16 @@ export async function main(args: readonly string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const screen = createLocalConsole({ dataDir: options.dataDir, verbose: values.verbose, stream: process.stdout });
   try {
     const schedule = values.once || values.schedule === 'off' ? undefined : values.schedule;
-    return await startAndServe({ ...options, signal: stopping.signal }, schedule, values.once);
+    const hooks = { log: screen.log, serviceLog: screen.serviceLog, onPipelineEvent: screen.onPipelineEvent };
+    return await startAndServe({ ...options, ...hooks, signal: stopping.signal }, schedule, values.once, values.verbose ? undefined : screen.logDir);
   } catch (error) {
     if (error instanceof StoppedError) return 130;
     throw error;
   } finally {
+    await screen.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -329,20 +364,33 @@ class StoppedError extends Error {
   }
 }
 
-async function startAndServe(options: LocalModeOptions & { signal: AbortSignal }, schedule: string | undefined, once: boolean): Promise<number> {
+async function startAndServe(
+  options: LocalModeOptions & { signal: AbortSignal },
+  schedule: string | undefined,
+  once: boolean,
+  logDir: string | undefined,
+): Promise<number> {
   const started = Date.now();
   const run = await startLocalMode(options);
   try {
-    const { result, timings } = run;
     const say = options.log;
+    const manifestUri = `s3://${options.bucket}/manifests/current.json`;
+    const customers = Object.keys(run.manifest.models).length;
     say('');
     say(`bucket    s3://${options.bucket}`);
     say(`endpoint  ${options.endpointName} (${run.endpointUrl})`);
-    say(`manifest  s3://${options.bucket}/manifests/current.json: run ${result.runId}, ${Object.keys(result.manifest.models).length} customers (${result.publishOutcome})`);
-    say(
-      `timing    processing ${timings.processing.toFixed(1)} s, training ${timings.training.toFixed(1)} s, ` +
-        `publishing ${timings.publishing.toFixed(1)} s; total ${((Date.now() - started) / 1000).toFixed(1)} s wall`,
-    );
+    if (run.pipeline) {
+      const { result, timings } = run.pipeline;
+      say(`manifest  ${manifestUri}: run ${result.runId}, ${customers} customers (${result.publishOutcome})`);
+      say(
+        `timing    processing ${timings.processing.toFixed(1)} s, training ${timings.training.toFixed(1)} s, ` +
+          `publishing ${timings.publishing.toFixed(1)} s; total ${((Date.now() - started) / 1000).toFixed(1)} s wall`,
+      );
+    } else {
+      say(`manifest  ${manifestUri}: run ${run.manifest.runId}, ${customers} customers, published ${run.manifest.publishedAt}`);
+      say(`          served as published, no retraining (--retrain retrains now)`);
+    }
+    if (logDir) say(`logs      ${logDir}${path.sep} (jobs, containers and the endpoint; --verbose shows them here)`);
     say('');
     const samples = await sampleForecasts(run, options.bucket, options.endpointName);
     for (const sample of samples) say(`${formatForecastTable(sample)}\n`);
@@ -360,7 +408,10 @@ async function startAndServe(options: LocalModeOptions & { signal: AbortSignal }
           },
         })
       : undefined;
-    say(`\nServing on ${run.endpointUrl}; ${nightly ? `next nightly run ${nightly.nextRun()?.toISOString()}; ` : ''}Ctrl-C stops.`);
+    const nextRun = nightly
+      ? `next pipeline run ${nightly.nextRun()?.toISOString()} (nightly schedule "${schedule}")`
+      : 'no nightly schedule (--schedule off)';
+    say(`\nServing on ${run.endpointUrl} (ready ${process.uptime().toFixed(1)} s after start); ${nextRun}, or restart with --retrain. Ctrl-C stops.`);
     try {
       if (!options.signal.aborted) await new Promise((resolve) => options.signal.addEventListener('abort', resolve, { once: true }));
     } finally {

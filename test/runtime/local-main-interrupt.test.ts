@@ -12,7 +12,8 @@ test('Ctrl-C while the pipeline trains stops the training instances and the endp
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'runtime/local/main.ts', '--port', '0', '--data-dir', dataDir, '--customers', '4', '--instances', '2'],
+    // --verbose: the training instances' own lines tell when training is under way.
+    ['--import', 'tsx', 'runtime/local/main.ts', '--port', '0', '--data-dir', dataDir, '--customers', '4', '--instances', '2', '--verbose'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   t.teardown(() => {

@@ -54,7 +54,7 @@ test.serial('forecasts every customer in the manifest from its current model', a
     const forecast = await client.forecast(customerId, 7);
     t.is(forecast.customerId, customerId);
     t.is(forecast.targetModel, entry.targetModel);
-    t.is(forecast.runId, run.result.runId);
+    t.is(forecast.runId, run.manifest.runId);
     t.is(forecast.forecast.length, 7);
     const days = forecast.forecast.map((p) => p.date);
     t.deepEqual(days, [...days].sort(), 'one entry per future day, in order');
@@ -92,7 +92,7 @@ test.serial('a model missing from S3 and an unknown TargetModel surface as Valid
     runId: 'ghost',
     publishedAt: '2026-11-19T03:00:00Z',
     endpointName,
-    models: { '0': entry(`${run.result.runId}/999.tar.gz`), '1': entry('ghost/1.tar.gz') },
+    models: { '0': entry(`${run.manifest.runId}/999.tar.gz`), '1': entry('ghost/1.tar.gz') },
   };
   await s3.send(new PutObjectCommand({ Bucket: otherBucket, Key: CURRENT_MANIFEST_KEY, Body: JSON.stringify(manifest) }));
   const client = createForecastClient({ bucket: otherBucket, endpointName });
@@ -128,7 +128,7 @@ test.serial('cli: prints a table of the forecast', async (t) => {
   const { code, stdout, stderr } = await cli(['--customer', '2', '--period', '5']);
   t.is(code, 0, stderr);
   const lines = stdout.trimEnd().split('\n');
-  t.regex(lines[0] ?? '', new RegExp(`^customer 2, model ${run.result.runId}/2\\.tar\\.gz \\(run ${run.result.runId}\\), 5 days$`));
+  t.regex(lines[0] ?? '', new RegExp(`^customer 2, model ${run.manifest.runId}/2\\.tar\\.gz \\(run ${run.manifest.runId}\\), 5 days$`));
   t.regex(lines[1] ?? '', /^date\s+yhat\s+yhat_lower\s+yhat_upper$/);
   const rows = lines.slice(3);
   t.is(rows.length, 5);
@@ -140,7 +140,7 @@ test.serial('cli: --json prints the typed result', async (t) => {
   t.is(code, 0, stderr);
   const result = JSON.parse(stdout);
   t.is(result.customerId, '3');
-  t.is(result.targetModel, `${run.result.runId}/3.tar.gz`);
+  t.is(result.targetModel, `${run.manifest.runId}/3.tar.gz`);
   t.is(result.forecast.length, 4);
   t.deepEqual(Object.keys(result.forecast[0]).sort(), ['date', 'yhat', 'yhat_lower', 'yhat_upper']);
 });
@@ -176,7 +176,7 @@ test.serial('cli: usage errors and unknown customers exit non-zero with a messag
 test.serial('the manifest is read again after its TTL, on a miss and on a ValidationError once a new run is published', async (t) => {
   const cachedLong = createForecastClient({ bucket, endpointName, manifestTtlMs: 3_600_000 });
   const shortTtl = createForecastClient({ bucket, endpointName, manifestTtlMs: 200 });
-  const firstRun = run.result.runId;
+  const firstRun = run.manifest.runId;
   t.is((await cachedLong.forecast(0, 7)).runId, firstRun);
   t.is((await shortTtl.forecast(0, 7)).runId, firstRun);
   await t.throwsAsync(cachedLong.forecast(4, 7), { message: /customer 4 has no model/ });
