@@ -278,8 +278,10 @@ export function parseModelDocument(json: unknown): ModelDocument {
     dataHash: hex(f.dataHash, 'fit.dataHash', 64),
     historyHash: hex(f.historyHash, 'fit.historyHash', 64),
   };
-  if (fit.delta.length > prophet.nChangepoints) {
-    throw shape('fit.delta', `at most prophet.nChangepoints (${prophet.nChangepoints}) numbers`, `${fit.delta.length}`);
+  // Without changepoints Prophet still gives Stan one, at t = 0 (as Python Prophet does).
+  const maxDelta = Math.max(1, prophet.nChangepoints);
+  if (fit.delta.length > maxDelta) {
+    throw shape('fit.delta', `at most max(1, prophet.nChangepoints) (${maxDelta}) numbers`, `${fit.delta.length}`);
   }
   const history = { ds, y };
   if (historyHash(history) !== fit.historyHash) {

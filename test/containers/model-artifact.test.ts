@@ -117,6 +117,22 @@ test('archive round trip: the replayed model reproduces the trained forecast', a
   t.deepEqual((await readdir(dir)).sort(), ['0.tar.gz', '1.tar.gz', '2.tar.gz'], 'no temporary file is left behind');
 });
 
+test('a model trained without changepoints is written, read and replayed (Prophet keeps one at t = 0)', async (t) => {
+  const dir = await tempDir(t);
+  const noChangepoints: ProphetSettings = { ...settings, nChangepoints: 0 };
+  const history = series(365);
+  const model = fitProphet(history, noChangepoints);
+  const expected = model.forecast(7).map((p) => p.yhat);
+  const doc: ModelDocument = { ...first(), prophet: noChangepoints, history, fit: model.fit };
+  model.free();
+  t.is(doc.fit.delta.length, 1);
+  const file = path.join(dir, 'flat.tar.gz');
+  await writeModelArchive(file, doc);
+  const replayed = replayModel(await readModelArchive(file));
+  t.deepEqual(replayed.forecast(7).map((p) => p.yhat), expected);
+  replayed.free();
+});
+
 test('coefficients follow their columns by identity, not by position', (t) => {
   const { doc, forecast } = trained[0] as { doc: ModelDocument; forecast: number[] };
   const reordered = structuredClone(doc);
