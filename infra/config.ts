@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS } from '../runtime/config/sagemaker-limits.js';
+import { parsePublishingRules, PUBLISHING_RULE_KEYS, type PublishingRules } from '../runtime/config/publishing-rules.js';
 
 /**
  * Everything a user changes per environment, read once from the stack's configuration
@@ -34,6 +35,8 @@ export interface StackConfig {
     readonly hyperparameters: Readonly<Record<string, string>>;
   };
   readonly pipeline: { readonly cpu: number; readonly memoryMiB: number };
+  /** The quality gate, stop rules and warm switch, under the same key names (`publishing-rules.ts`). */
+  readonly publishing: PublishingRules;
   readonly schedule: {
     /** EventBridge Scheduler expression, `cron(min hour day-of-month month day-of-week year)`. */
     readonly expression: string;
@@ -81,6 +84,7 @@ export const CONFIG_KEYS = [
   'alarmEmail',
   'tags',
   'networkCidr',
+  ...PUBLISHING_RULE_KEYS,
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -233,6 +237,8 @@ export function parseStackConfig(
     problems.push(`${r.key('networkCidr')} is ${JSON.stringify(networkCidr)}; expected an IPv4 CIDR block from /16 to /24 such as 10.64.0.0/20`);
   }
 
+  const publishing = parsePublishingRules((key) => r.optionalText(key), (key) => r.key(key), problems);
+
   if (problems.length > 0) throw new StackConfigError(project, problems);
   return Object.freeze({
     region: region ?? '',
@@ -255,6 +261,7 @@ export function parseStackConfig(
       hyperparameters,
     },
     pipeline: { cpu: pipelineCpu, memoryMiB: pipelineMemoryMiB },
+    publishing,
     schedule: {
       expression: scheduleCron,
       timezone: scheduleTimezone,

@@ -9,6 +9,7 @@ import { Network } from './components/network.js';
 import { Retraining, type PipelineEnvironment } from './components/retraining.js';
 import { Roles, roleTargets } from './components/roles.js';
 import { Storage } from './components/storage.js';
+import { publishingRulesText } from '../runtime/config/publishing-rules.js';
 import { loadStackConfig, type StackConfig } from './config.js';
 import type { AccountContext } from './iam.js';
 import { stackNames } from './naming.js';
@@ -91,6 +92,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
     hyperparameters: JSON.stringify(config.training.hyperparameters),
     endpointName: names.endpoint,
     scheduleTimezone: config.schedule.timezone,
+    ...publishingRulesText(config.publishing),
   };
   const retraining = new Retraining(
     'retraining',

@@ -1,6 +1,7 @@
 import { IANAZone, DateTime } from 'luxon';
 import { HYPERPARAMETER_NAMES } from '../../containers/training/hyperparameters.js';
 import { PIPELINE_ENV, type PipelineEnvKey } from './pipeline-env.js';
+import { parsePublishingRules, type PublishingRules } from './publishing-rules.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS, SAGEMAKER_NAME_PATTERN } from './sagemaker-limits.js';
 
 /**
@@ -32,6 +33,8 @@ export interface PipelineConfig {
   readonly scheduleTimezone: string;
   /** The time the scheduler meant to start this run; undefined means now. */
   readonly scheduledTime: DateTime | undefined;
+  /** The quality gate, the run-level stop rules and the warm switch. */
+  readonly publishing: PublishingRules;
 }
 
 /** Longest prefix that still leaves room for `-<runId>-process-r99` within SageMaker's 63 characters. */
@@ -109,6 +112,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     if (parsed.isValid) scheduledTime = parsed;
     else problems.push(`${PIPELINE_ENV.scheduledTime} is ${JSON.stringify(scheduledTimeText)}; expected an ISO 8601 time such as 2026-11-26T02:00:00Z`);
   }
+  const publishing = parsePublishingRules((key) => reader.optional(key), (key) => PIPELINE_ENV[key], problems);
 
   if (problems.length > 0) throw new PipelineConfigError(problems);
   return Object.freeze({
@@ -128,6 +132,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     }),
     scheduleTimezone,
     scheduledTime,
+    publishing,
   });
 }
 

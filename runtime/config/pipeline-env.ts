@@ -29,6 +29,17 @@ export const PIPELINE_ENV = {
   scheduleTimezone: 'FORECAST_SCHEDULE_TIMEZONE',
   /** ISO time the scheduler meant to start this run (EventBridge Scheduler's `<aws.scheduler.scheduled-time>`); now when unset. */
   scheduledTime: 'FORECAST_SCHEDULED_TIME',
+  /** Publishing rules (meaning, defaults and bounds in `publishing-rules.ts`). */
+  gateBaselineTolerance: 'FORECAST_GATE_BASELINE_TOLERANCE',
+  gateChampionTolerance: 'FORECAST_GATE_CHAMPION_TOLERANCE',
+  gateErrorFloor: 'FORECAST_GATE_ERROR_FLOOR',
+  gateSanityBand: 'FORECAST_GATE_SANITY_BAND',
+  gateHorizonDays: 'FORECAST_GATE_HORIZON_DAYS',
+  maxRejectedFraction: 'FORECAST_MAX_REJECTED_FRACTION',
+  maxQuarantinedFraction: 'FORECAST_MAX_QUARANTINED_FRACTION',
+  maxModelAgeDays: 'FORECAST_MAX_MODEL_AGE_DAYS',
+  maxStaleFraction: 'FORECAST_MAX_STALE_FRACTION',
+  warmModels: 'FORECAST_WARM_MODELS',
 } as const;
 
 export type PipelineEnvKey = keyof typeof PIPELINE_ENV;

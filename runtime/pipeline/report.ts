@@ -2,6 +2,8 @@ import type { JobOutcome } from './jobs.js';
 import type { PublishOutcome } from './publish.js';
 import type { ManifestEntry } from './manifest.js';
 import type { ModelFailure } from './validation.js';
+import type { CustomerOutcome, DecisionCounts } from './decisions.js';
+import type { QuarantineShare, StaleModel } from './stop-rules.js';
 
 /** What one run did, written to `runs/<runId>/report.json` whether it succeeded or not. */
 
@@ -35,7 +37,8 @@ export interface RunReport {
   readonly formatVersion: 1;
   readonly runId: string;
   readonly status: 'succeeded' | 'failed';
-  readonly error?: { readonly name: string; readonly message: string };
+  /** Why the run failed; `code` is stable (for example `E_TOO_MANY_REJECTED` from `stop-rules.ts`). */
+  readonly error?: { readonly name: string; readonly message: string; readonly code?: string };
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly seconds: number;
@@ -56,6 +59,17 @@ export interface RunReport {
   readonly failures?: readonly ModelFailure[];
   /** Holdout metrics over the run's valid models. */
   readonly metrics?: MetricsReport;
+  /** What the run decided per customer, counted (absent when the run stopped before the gate). */
+  readonly decisions?: DecisionCounts;
+  /** Every customer not accepted, with its decision, code and reason. */
+  readonly outcomes?: readonly CustomerOutcome[];
+  /** Customers served by a model older than `maxModelAgeDays` after this run. */
+  readonly stale?: { readonly maxModelAgeDays: number; readonly customers: readonly StaleModel[] };
+  readonly oldestModelAgeDays?: number;
+  /** Quarantined raw rows of the processing step (its summary). */
+  readonly quarantine?: QuarantineShare;
+  /** The warm switch: models loaded on the endpoint before the manifest flipped. */
+  readonly warm?: { readonly models: number; readonly seconds: number; readonly failures: number };
 }
 
 export interface MetricsReport {

@@ -3,7 +3,10 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { DateTime } from 'luxon';
 import type { PipelineConfig } from '../config/pipeline-config.js';
-import { customerDataPrefix, customerIdOfKey, reportKey, runModelsPrefix } from './bucket-layout.js';
+import { SUMMARY_FILE, type ProcessingSummary } from '../../containers/processing/process-raw-data.js';
+import { customerDataPrefix, customerIdOfKey, processingReportPrefix, reportKey, runModelsPrefix } from './bucket-layout.js';
+import { countDecisions, type CustomerOutcome } from './decisions.js';
+import { gateRun } from './gate.js';
 import {
   processingJobAdapter,
   runJobStep,
@@ -12,17 +15,22 @@ import {
   type JobStatusSnapshot,
   type JobStepResult,
 } from './jobs.js';
-import type { Manifest } from './manifest.js';
+import { CURRENT_MANIFEST_KEY, parseManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { publishManifest, type PublishOutcome } from './publish.js';
 import { summarizeMetrics, type PipelineStep, type RunReport, type StepReport } from './report.js';
 import { buildProcessingJobRequest, buildTrainingJobRequest, PROCESSING_MAX_RUNTIME_SECONDS } from './requests.js';
 import { deriveRunId } from './run-id.js';
-import { listKeys, writeJson } from './s3-objects.js';
-import { validateRun, type ValidationResult } from './validation.js';
+import { listKeys, readTextIfExists, writeJson } from './s3-objects.js';
+import { checkDecisions, checkQuarantine, staleModels, type QuarantineShare, type StaleReport } from './stop-rules.js';
+import { FAILURE_CODES, sampleOf, validateRun, type ValidationResult } from './validation.js';
+import { warmModels, type WarmResult } from './warm.js';
 import { systemClock, type BackoffOptions, type Clock } from './waiter.js';
 
 /**
- * One nightly run: processing → training → validation → publishing, then the report. The SDK
+ * One nightly run: processing → (stop if too many rows were quarantined) → training → validation →
+ * gate → (stop if too many customers were rejected or failed) → warming → publishing, then the
+ * report (stale models fail the run after publishing: withholding the accepted models would only
+ * make tomorrow's models older). The SDK
  * clients take their endpoints from the standard `AWS_ENDPOINT_URL*` variables, so the same code
  * runs against AWS and against local mode.
  */
@@ -39,6 +47,7 @@ export type PipelineEvent =
   | { readonly type: 'job-outcome'; readonly step: PipelineStep; readonly jobName: string; readonly outcome: JobOutcome }
   | { readonly type: 'job-status'; readonly step: PipelineStep; readonly snapshot: JobStatusSnapshot }
   | { readonly type: 'validation-progress'; readonly checked: number; readonly total: number }
+  | { readonly type: 'warming-progress'; readonly warmed: number; readonly total: number }
   | { readonly type: 'step-finished'; readonly step: PipelineStep; readonly seconds: number; readonly summary: string }
   | { readonly type: 'run-finished'; readonly runId: string; readonly status: 'succeeded' | 'failed'; readonly seconds: number; readonly reportUri: string };
 
@@ -90,7 +99,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const runId = deriveRunId(config.scheduledTime, config.scheduleTimezone, options.now);
   const started = clock.now();
   const steps: StepReport[] = [];
+  const rules = config.publishing;
   let validation: ValidationResult | undefined;
+  let quarantine: QuarantineShare | undefined;
+  let outcomes: CustomerOutcome[] | undefined;
+  let warm: WarmResult | undefined;
+  let stale: StaleReport | undefined;
   let published: { outcome: PublishOutcome; manifest: Manifest; keptPrevious: readonly string[] } | undefined;
 
   const step = async <T>(name: PipelineStep, work: () => Promise<T>, describe: (result: T) => { summary: string; report?: Partial<StepReport> }) => {
@@ -129,12 +143,17 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   try {
     await step(
       'processing',
-      () =>
-        runJobStep(processingJobAdapter(deps.sagemaker, (attempt) => buildProcessingJobRequest(config, runId, attempt)), {
+      async () => {
+        const result = await runJobStep(processingJobAdapter(deps.sagemaker, (attempt) => buildProcessingJobRequest(config, runId, attempt)), {
           ...waitOptions,
           ...jobEvents('processing'),
           timeoutMs: (PROCESSING_MAX_RUNTIME_SECONDS + WAIT_SLACK_SECONDS) * 1000,
-        }),
+        });
+        const checked = checkQuarantine((await readProcessingSummary(deps, config.bucket, runId)).rows, rules);
+        quarantine = checked.quarantine;
+        if (checked.stop) throw checked.stop;
+        return result;
+      },
       jobReport,
     );
 
@@ -165,6 +184,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           runId,
           endpointName: config.endpointName,
           sampleSize: options.validationSampleSize ?? DEFAULT_VALIDATION_SAMPLE_SIZE,
+          horizonDays: rules.gateHorizonDays,
           onProgress: (checked, total) => emit({ type: 'validation-progress', checked, total }),
         }),
       (result) => ({
@@ -173,15 +193,62 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           `${result.sampled.filter((s) => s.ok).length}/${result.sampled.length} sampled models answered through ${config.endpointName}`,
       }),
     );
-    const fresh = validation.valid;
+    const checked = validation;
+    let current: Manifest | undefined;
+    const accepted = await step(
+      'gate',
+      async () => {
+        const currentText = await readTextIfExists(deps.s3, config.bucket, CURRENT_MANIFEST_KEY);
+        current = currentText === undefined ? undefined : parseManifest(currentText, `s3://${config.bucket}/${CURRENT_MANIFEST_KEY}`);
+        const gated = gateRun({ runId, challengers: checked.valid, evidence: checked.evidence, failures: checked.failures, current, settings: rules });
+        outcomes = gated.outcomes;
+        const stop = checkDecisions(gated.outcomes, rules);
+        if (stop) throw stop;
+        return gated.accepted;
+      },
+      () => ({ summary: decisionSummary(outcomes ?? []) }),
+    );
+    await step(
+      'warming',
+      async () => {
+        const targets = sampleOf(Object.keys(accepted), rules.warmModels).map((id) => (accepted[id] as ManifestEntry).targetModel);
+        warm = await warmModels({
+          runtime: deps.runtime,
+          endpointName: config.endpointName,
+          targetModels: targets,
+          onProgress: (warmed, total) => emit({ type: 'warming-progress', warmed, total }),
+        });
+        // A model the endpoint cannot load is not published: its customer keeps the served model.
+        const unloadable = new Map(warm.failures.map((f) => [f.targetModel, f.reason]));
+        outcomes = (outcomes ?? []).map((outcome) => {
+          const reason = outcome.decision === 'accepted' ? unloadable.get(accepted[outcome.customerId]?.targetModel ?? '') : undefined;
+          if (reason === undefined) return outcome;
+          delete accepted[outcome.customerId];
+          const previous = current?.models[outcome.customerId]?.runId;
+          return {
+            customerId: outcome.customerId,
+            decision: 'failed',
+            code: FAILURE_CODES.endpoint,
+            reason: `warming on endpoint ${config.endpointName} failed: ${reason}`,
+            ...(previous === undefined ? {} : { servedRunId: previous }),
+          };
+        });
+        const stop = checkDecisions(outcomes, rules);
+        if (stop) throw stop;
+        return warm;
+      },
+      (result) => ({ summary: `${result.models}/${result.models + result.failures.length} models loaded on ${config.endpointName} in ${result.seconds.toFixed(1)} s` }),
+    );
     published = await step(
       'publishing',
-      () => publishManifest({ s3: deps.s3, bucket: config.bucket, runId, endpointName: config.endpointName, fresh, now: () => new Date(clock.now()) }),
+      () => publishManifest({ s3: deps.s3, bucket: config.bucket, runId, endpointName: config.endpointName, fresh: accepted, now: () => new Date(clock.now()) }),
       (result) => ({
         summary: `${result.outcome}: ${Object.keys(result.manifest.models).length} customers in the manifest, ${result.keptPrevious.length} kept an older model`,
         report: { outcome: result.outcome },
       }),
     );
+    stale = staleModels(published.manifest, runId, config.scheduleTimezone, rules);
+    if (stale.stop) throw stale.stop;
   } catch (error) {
     const report = buildReport('failed', error);
     await writeReport(report).catch(() => {});
@@ -197,7 +264,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       formatVersion: 1,
       runId,
       status,
-      ...(error !== undefined ? { error: { name: (error as Error)?.name ?? 'Error', message: (error as Error)?.message ?? String(error) } } : {}),
+      ...(error !== undefined ? { error: errorReport(error) } : {}),
       startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished).toISOString(),
       seconds: round((finished - started) / 1000),
@@ -221,6 +288,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
             metrics: summarizeMetrics(Object.values(validation.valid)),
           }
         : {}),
+      ...(outcomes ? { decisions: countDecisions(outcomes), outcomes: outcomes.filter((o) => o.decision !== 'accepted') } : {}),
+      ...(quarantine ? { quarantine } : {}),
+      ...(warm ? { warm: { models: warm.models, seconds: warm.seconds, failures: warm.failures.length } } : {}),
+      ...(stale
+        ? { stale: { maxModelAgeDays: stale.maxModelAgeDays, customers: stale.customers }, ...(stale.oldestModelAgeDays !== undefined ? { oldestModelAgeDays: stale.oldestModelAgeDays } : {}) }
+        : {}),
     };
   }
 
@@ -228,6 +301,27 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     await writeJson(deps.s3, config.bucket, reportKey(runId), report);
     emit({ type: 'run-finished', runId, status: report.status, seconds: report.seconds, reportUri: `s3://${config.bucket}/${reportKey(runId)}` });
   }
+}
+
+async function readProcessingSummary(deps: PipelineDeps, bucket: string, runId: string): Promise<ProcessingSummary> {
+  const key = `${processingReportPrefix(runId)}${SUMMARY_FILE}`;
+  const text = await readTextIfExists(deps.s3, bucket, key);
+  if (text === undefined) throw new Error(`The processing job finished without its summary at s3://${bucket}/${key}; cannot check the share of quarantined rows`);
+  return JSON.parse(text) as ProcessingSummary;
+}
+
+function decisionSummary(outcomes: readonly CustomerOutcome[]): string {
+  const counts = countDecisions(outcomes);
+  return `${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${counts.kept} keep an older model)`;
+}
+
+function errorReport(error: unknown): { name: string; message: string; code?: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return {
+    name: (error as Error)?.name ?? 'Error',
+    message: (error as Error)?.message ?? String(error),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }
 
 async function countKeys(deps: PipelineDeps, bucket: string, prefix: string, extension: string): Promise<number> {
@@ -254,6 +348,8 @@ export function formatPipelineEvent(event: PipelineEvent): string {
     }
     case 'validation-progress':
       return `validation: ${event.checked}/${event.total} models checked`;
+    case 'warming-progress':
+      return `warming: ${event.warmed}/${event.total} models loaded`;
     case 'step-finished':
       return `${event.step}: done in ${event.seconds.toFixed(1)} s (${event.summary})`;
     case 'run-finished':

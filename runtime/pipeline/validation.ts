@@ -2,22 +2,36 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import pRetry from 'p-retry';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { readModelArchive } from '../../containers/shared/model-artifact.js';
-import { buildInvokeInput, parseForecastResponse } from '../client/forecast-wire.js';
 import { customerDataPrefix, customerIdOfKey, modelKey, runModelsPrefix } from './bucket-layout.js';
+import { forEachWithConcurrency, invokeModel } from './endpoint-invoke.js';
+import type { ChallengerEvidence } from './gate.js';
+import { challengerEvidence } from './gate-evidence.js';
 import { compareCustomerIds, targetModelName, type ManifestEntry } from './manifest.js';
 import { downloadToFile, listKeys } from './s3-objects.js';
+import { RunStopError, STOP_CODES } from './stop-rules.js';
 
 /**
  * Checks a run's models before anything is published: every customer the processing step wrote
- * data for must have a readable model of this run with metrics, and a sample of the new models
- * must answer through the endpoint. A customer that fails keeps its current model.
+ * data for must have a readable model of this run that replays, and a sample of the new models
+ * must answer through the endpoint. A customer that fails keeps its current model. Reading each
+ * model also gathers the quality gate's evidence about it.
  */
+
+/** Stable codes of a customer's failure, in the report's outcomes. */
+export const FAILURE_CODES = {
+  missing: 'E_MODEL_MISSING',
+  unreadable: 'E_MODEL_UNREADABLE',
+  mismatch: 'E_MODEL_MISMATCH',
+  endpoint: 'E_MODEL_ENDPOINT',
+} as const;
+
+export type FailureCode = (typeof FAILURE_CODES)[keyof typeof FAILURE_CODES];
 
 export interface ModelFailure {
   readonly customerId: string;
+  readonly code: FailureCode;
   readonly reason: string;
 }
 
@@ -28,6 +42,8 @@ export interface ValidationResult {
   readonly modelsFound: number;
   /** Valid new models, keyed by customer id: the fresh manifest entries. */
   readonly valid: Readonly<Record<string, ManifestEntry>>;
+  /** The gate's evidence about each valid model. */
+  readonly evidence: Readonly<Record<string, ChallengerEvidence>>;
   readonly failures: readonly ModelFailure[];
   /** Customers whose new model was invoked through the endpoint, and how it went. */
   readonly sampled: readonly { customerId: string; ok: boolean; milliseconds: number }[];
@@ -43,6 +59,8 @@ export interface ValidationOptions {
   readonly sampleSize: number;
   /** Days ahead asked of each sampled model. */
   readonly samplePeriod?: number;
+  /** Days ahead each model's forecast is replayed for the gate. */
+  readonly horizonDays: number;
   /** Parallel model downloads. */
   readonly concurrency?: number;
   readonly onProgress?: (checked: number, total: number) => void;
@@ -51,11 +69,6 @@ export interface ValidationOptions {
 export class EndpointValidationError extends Error {
   override readonly name = 'EndpointValidationError';
   readonly code = 'E_ENDPOINT_VALIDATION';
-}
-
-export class NoModelsError extends Error {
-  override readonly name = 'NoModelsError';
-  readonly code = 'E_NO_VALID_MODELS';
 }
 
 const DEFAULT_SAMPLE_PERIOD = 7;
@@ -71,13 +84,14 @@ export async function validateRun(options: ValidationOptions): Promise<Validatio
     .filter((id): id is string => id !== undefined)
     .sort(compareCustomerIds);
   if (customers.length === 0) {
-    throw new NoModelsError(`The processing step wrote no customer data under s3://${bucket}/${dataPrefix}: nothing to validate or publish`);
+    throw new RunStopError(STOP_CODES.noValidModels, `The processing step wrote no customer data under s3://${bucket}/${dataPrefix}: nothing to validate or publish`);
   }
   const modelIds = new Set(
     (await listKeys(s3, bucket, modelsPrefix)).map((key) => customerIdOfKey(key, modelsPrefix, '.tar.gz')).filter((id) => id !== undefined),
   );
 
   const valid: Record<string, ManifestEntry> = {};
+  const evidence: Record<string, ChallengerEvidence> = {};
   const failures: ModelFailure[] = [];
   const workDir = await mkdtemp(path.join(os.tmpdir(), `forecast-validate-${runId}-`));
   let checked = 0;
@@ -85,9 +99,11 @@ export async function validateRun(options: ValidationOptions): Promise<Validatio
     await forEachWithConcurrency(customers, options.concurrency ?? DEFAULT_CONCURRENCY, async (customerId) => {
       const outcome = modelIds.has(customerId)
         ? await checkModel(options, customerId, path.join(workDir, `${customerId}.tar.gz`))
-        : { reason: `no model at s3://${bucket}/${modelKey(runId, customerId)}` };
-      if ('entry' in outcome) valid[customerId] = outcome.entry;
-      else failures.push({ customerId, reason: outcome.reason });
+        : { code: FAILURE_CODES.missing, reason: `no model at s3://${bucket}/${modelKey(runId, customerId)}` };
+      if ('entry' in outcome) {
+        valid[customerId] = outcome.entry;
+        evidence[customerId] = outcome.evidence;
+      } else failures.push({ customerId, ...outcome });
       checked += 1;
       if (checked % PROGRESS_EVERY === 0 || checked === customers.length) options.onProgress?.(checked, customers.length);
     });
@@ -97,34 +113,33 @@ export async function validateRun(options: ValidationOptions): Promise<Validatio
 
   const sampled = await invokeSample(options, sampleOf(Object.keys(valid).sort(compareCustomerIds), options.sampleSize), valid, failures);
   failures.sort((a, b) => compareCustomerIds(a.customerId, b.customerId));
-  return { customers: customers.length, modelsFound: customers.filter((id) => modelIds.has(id)).length, valid, failures, sampled };
+  for (const failure of failures) delete evidence[failure.customerId];
+  return { customers: customers.length, modelsFound: customers.filter((id) => modelIds.has(id)).length, valid, evidence, failures, sampled };
 }
 
 async function checkModel(
   options: ValidationOptions,
   customerId: string,
   file: string,
-): Promise<{ entry: ManifestEntry } | { reason: string }> {
+): Promise<{ entry: ManifestEntry; evidence: ChallengerEvidence } | { code: FailureCode; reason: string }> {
   const { s3, bucket, runId } = options;
   try {
     await downloadToFile(s3, bucket, modelKey(runId, customerId), file);
+    // The reader refuses non-finite metrics and a history altered after the fit; replay refuses a fit that does not match its data.
     const model = await readModelArchive(file);
-    if (model.customerId !== customerId) return { reason: `the model is for customer ${model.customerId}` };
-    if (model.runId !== runId) return { reason: `the model was trained by run ${model.runId}, not ${runId}` };
-    const { metrics } = model;
-    for (const name of ['mae', 'rmse', 'wape'] as const) {
-      if (!Number.isFinite(metrics[name])) return { reason: `the model's holdout metric ${name} is ${String(metrics[name])}` };
-    }
+    if (model.customerId !== customerId) return { code: FAILURE_CODES.mismatch, reason: `the model is for customer ${model.customerId}` };
+    if (model.runId !== runId) return { code: FAILURE_CODES.mismatch, reason: `the model was trained by run ${model.runId}, not ${runId}` };
     return {
       entry: {
         targetModel: targetModelName(runId, customerId),
         runId,
         trainedAt: model.trainedAt,
-        metrics: { ...metrics },
+        metrics: { ...model.metrics },
       },
+      evidence: await challengerEvidence(model, options.horizonDays),
     };
   } catch (error) {
-    return { reason: `unreadable model: ${(error as Error).message}` };
+    return { code: FAILURE_CODES.unreadable, reason: `unreadable model: ${(error as Error).message}` };
   } finally {
     await rm(file, { force: true });
   }
@@ -150,15 +165,7 @@ async function invokeSample(
     const entry = valid[customerId] as ManifestEntry;
     const started = performance.now();
     try {
-      const input = buildInvokeInput({ endpointName: options.endpointName, targetModel: entry.targetModel, period });
-      // An MME answers ModelNotReadyException while it loads a model: wait and retry, as the client does.
-      const output = await pRetry(() => options.runtime.send(new InvokeEndpointCommand(input)), {
-        retries: 5,
-        minTimeout: 200,
-        maxTimeout: 3000,
-        shouldRetry: ({ error }) => error.name === 'ModelNotReadyException',
-      });
-      const forecast = parseForecastResponse(output.Body ?? '');
+      const forecast = await invokeModel(options.runtime, options.endpointName, entry.targetModel, period);
       if (forecast.customerId !== customerId) throw new Error(`the endpoint answered for customer ${forecast.customerId}`);
       if (forecast.runId !== options.runId) throw new Error(`the endpoint answered with a model of run ${forecast.runId} (stale copy?)`);
       results.push({ customerId, ok: true, milliseconds: performance.now() - started });
@@ -166,7 +173,7 @@ async function invokeSample(
       const reason = `invoking ${entry.targetModel} on endpoint ${options.endpointName} failed: ${(error as Error).name}: ${(error as Error).message}`;
       reasons.push(reason);
       delete valid[customerId];
-      failures.push({ customerId, reason });
+      failures.push({ customerId, code: FAILURE_CODES.endpoint, reason });
       results.push({ customerId, ok: false, milliseconds: performance.now() - started });
     }
   }
@@ -176,15 +183,4 @@ async function invokeSample(
     );
   }
   return results;
-}
-
-async function forEachWithConcurrency<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
 }
