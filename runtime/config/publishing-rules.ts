@@ -6,9 +6,9 @@
  */
 
 export interface PublishingRules {
-  /** A challenger may be this much worse than the seasonal-naive baseline on its holdout (0.25 = 25 % worse). */
+  /** A challenger may be this much worse than the seasonal-naive baseline on its holdout (0.5 = 50 % worse). */
   readonly gateBaselineTolerance: number;
-  /** A challenger may be this much worse than the champion's recorded holdout error (0.1 = 10 % worse). */
+  /** A challenger may be this much worse than the champion's recorded holdout error (0.5 = 50 % worse). */
   readonly gateChampionTolerance: number;
   /** Error differences below this share of the holdout's mean level are ignored (noise-free series have near-zero errors). */
   readonly gateErrorFloor: number;
@@ -38,12 +38,15 @@ interface RuleLimits {
 }
 
 /**
- * Defaults pass a normal night (measured on the generated data sets, see README "Publishing rule")
- * and reject a clearly worse model; a night rejecting a fifth of its customers is a systemic problem.
+ * Defaults pass a normal night and reject a clearly worse model. Measured on 20 generated customers
+ * (365 days, 2 % noise, 10 % weekly, default hyperparameters): from one night to the next (one more
+ * day) the holdout MAE moved by up to ×1.75 (14-day holdouts are noisy), every model stayed under
+ * the seasonal-naive MAE, and the night trained without yearly seasonality nor changepoints had
+ * MAEs of 1.4–12 × the champion's. A night rejecting a fifth of its customers is a systemic problem.
  */
 export const PUBLISHING_RULE_LIMITS: Readonly<Record<PublishingRuleKey, RuleLimits>> = {
-  gateBaselineTolerance: { default: 0.25, min: 0, max: 100, integer: false },
-  gateChampionTolerance: { default: 0.1, min: 0, max: 100, integer: false },
+  gateBaselineTolerance: { default: 0.5, min: 0, max: 100, integer: false },
+  gateChampionTolerance: { default: 0.5, min: 0, max: 100, integer: false },
   gateErrorFloor: { default: 0.01, min: 0, max: 1, integer: false },
   gateSanityBand: { default: 1, min: 0, max: 1000, integer: false },
   gateHorizonDays: { default: 14, min: 1, max: 366, integer: true },

@@ -1,6 +1,7 @@
 import test from 'ava';
 import * as pulumi from '@pulumi/pulumi';
 import { CONFIG_DEFAULTS, checkScheduleExpression, parseStackConfig, StackConfigError, type ConfigKey } from '../../infra/config.js';
+import { DEFAULT_PUBLISHING_RULES } from '../../runtime/config/publishing-rules.js';
 import { forecastFleet } from '../../infra/program.js';
 
 const parse = (raw: Partial<Record<ConfigKey, string>>, region: string | undefined = 'eu-west-1') => parseStackConfig('forecast-fleet', raw, region);
@@ -120,4 +121,15 @@ test('a bad value fails the program before any resource is declared', async (t) 
   t.regex(error?.message ?? '', /\[forecast-fleet:endpointInstanceType\] is "c5\.xlarge"/);
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.deepEqual(declared, []);
+});
+
+test('publishing rules are stack keys of the same names, with the pipeline\'s defaults and bounds', (t) => {
+  t.deepEqual(parseStackConfig('forecast-fleet', {}, 'eu-west-1').publishing, DEFAULT_PUBLISHING_RULES);
+  const config = parseStackConfig('forecast-fleet', { gateChampionTolerance: '0.3', warmModels: '500' }, 'eu-west-1');
+  t.like(config.publishing, { gateChampionTolerance: 0.3, warmModels: 500, maxRejectedFraction: 0.2 });
+  const error = t.throws(() => parseStackConfig('forecast-fleet', { maxStaleFraction: '2', warmModels: 'all' }, 'eu-west-1'), { instanceOf: StackConfigError });
+  t.deepEqual(error?.problems, [
+    '[forecast-fleet:maxStaleFraction] is "2"; expected a number from 0 to 1',
+    '[forecast-fleet:warmModels] is "all"; expected an integer from 0 to 1000000',
+  ]);
 });

@@ -20,6 +20,8 @@ import type { PipelineDeps } from '../../../runtime/pipeline/run-pipeline.js';
  */
 export interface LocalPipeline {
   readonly endpointUrl: string;
+  /** The target models the endpoint's inference container holds loaded (its `GET /models`). */
+  loadedModels(): Promise<Set<string>>;
   readonly dataDir: string;
   readonly bucket: string;
   readonly endpointName: string;
@@ -39,11 +41,17 @@ export const FAST_HYPERPARAMETERS = { workers: '1', uncertainty_samples: '50', n
 
 export async function startLocalPipeline(t: ExecutionContext, options: { checkpointIntervalMs?: number } = {}): Promise<LocalPipeline> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'forecast-pipeline-test-'));
+  let containerPort: number | undefined;
   const aws = await startLocalAws({
     dataDir,
     port: 0,
     stopGraceMs: 2000,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 200,
+    // Local mode names the inference container's port when the endpoint is in service.
+    log: (line) => {
+      const port = new RegExp(`^\\[${TEST_ENDPOINT}\\] endpoint InService .*inference container on port (\\d+)`).exec(line)?.[1];
+      if (port !== undefined) containerPort = Number(port);
+    },
   });
   t.teardown(async () => {
     await aws.close();
@@ -73,6 +81,18 @@ export async function startLocalPipeline(t: ExecutionContext, options: { checkpo
   };
   return {
     endpointUrl: aws.endpointUrl,
+    async loadedModels() {
+      if (containerPort === undefined) throw new Error(`endpoint ${TEST_ENDPOINT} has not reported its inference container's port`);
+      const loaded = new Set<string>();
+      let after: string | undefined;
+      do {
+        const response = await fetch(`http://127.0.0.1:${containerPort}/models${after === undefined ? '' : `?next_page_token=${encodeURIComponent(after)}`}`);
+        const page = (await response.json()) as { models: { modelName: string }[]; nextPageToken?: string };
+        for (const model of page.models) loaded.add(model.modelName);
+        after = page.nextPageToken;
+      } while (after !== undefined);
+      return loaded;
+    },
     dataDir,
     bucket: TEST_BUCKET,
     endpointName: TEST_ENDPOINT,

@@ -18,7 +18,7 @@ const FAST_POLL = { minDelayMs: 100, maxDelayMs: 500 };
 
 test.serial('end to end on 2 instances, then a second night publishes new model names the endpoint serves', async (t) => {
   const local = await startLocalPipeline(t);
-  await local.putRawData({ customers: CUSTOMERS, days: 120, noise: 0.02, weekly: 0.1 });
+  await local.putRawData({ customers: CUSTOMERS, days: 365, noise: 0.02, weekly: 0.1 });
 
   // Night 1, through the library with injected clients.
   const events: PipelineEvent[] = [];
@@ -68,7 +68,7 @@ test.serial('end to end on 2 instances, then a second night publishes new model 
   // Night 2: fresh data, except that customer 5 has too little history to train, and the pipeline
   // container's entrypoint with the SDK's standard environment.
   const short = '5';
-  await local.putRawData({ customers: CUSTOMERS, days: 121, noise: 0.02, weekly: 0.1 }, (row) => !row.startsWith(`${short},`) || row > `${short},2022-04-22`);
+  await local.putRawData({ customers: CUSTOMERS, days: 366, noise: 0.02, weekly: 0.1 }, (row) => !row.startsWith(`${short},`) || row > `${short},2022-12-22`);
   const saved = { ...process.env };
   t.teardown(() => {
     process.env = saved;
