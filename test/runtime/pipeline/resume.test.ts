@@ -35,7 +35,9 @@ async function instancePid(local: LocalPipeline, jobName: string, host: string):
 test('a training instance killed midway: nothing is published, an overlapping invocation waits on the same job, and the rerun resumes from checkpoints', async (t) => {
   const local = await startLocalPipeline(t, { checkpointIntervalMs: 100 });
   await local.putRawData({ customers: CUSTOMERS, days: 240, noise: 0.02 });
-  const config = local.config({ [PIPELINE_ENV.scheduledTime]: NIGHT });
+  // Resuming is under test, not the gate: on 240 noisy days a few customers' models lose to the
+  // seasonal-naive baseline, and they must not leave the manifest short here.
+  const config = local.config({ [PIPELINE_ENV.scheduledTime]: NIGHT, [PIPELINE_ENV.gateBaselineTolerance]: '100' });
 
   const firstRun = runPipeline({ config, deps: local.deps, backoff: FAST_POLL });
   const trainJob = `forecast-${RUN_ID}-train`;
