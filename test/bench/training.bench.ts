@@ -1,136 +1,181 @@
 /**
- * Training benchmark: the training container on every core against the seed's way, one model
- * after another in one thread, measured in the same run on the same data.
+ * Training benchmark: the training container (`containers/cli.ts train`, worker threads on every
+ * CPU) with the default optimizer (exact MAP where it applies), against the same container with
+ * `optimizer=stan` and against R prophet 1.0 (Debian's `r-cran-prophet`, `Rscript`) on the same
+ * files, in the same run. Two data sets from the generator: the seed's (noise-free) and noisy
+ * weekly (weekly 0.1, noise 0.02), 365 days each.
  *
- *   npx tsx test/bench/training.bench.ts [--customers 1000] [--sequential 150] [--weekly 0] [--noise 0]
+ *   npx tsx test/bench/training.bench.ts [--quick] [--reps 3] [--customers 1000] [--stan 200] [--r 150]
  *
- * Data: the seed's data set from A's generator (1000 customers × 365 daily rows; `--weekly` and
- * `--noise` add the generator's weekly pattern and noise), one `<customerId>.csv` per customer as
- * the processing job writes them. Both sides do the same work per customer with the container's
- * default hyperparameters: fit without the 14-day holdout, evaluate it, refit on all data, write
- * the archive.
- * - parallel: `node --import tsx containers/cli.ts train` on all `--customers` (worker threads on
- *   every CPU, recycled), wall time from start to exit;
- * - sequential: `--sequential` customers spread over the same set, trained one after another in
- *   one thread of a child process pinned to one core (`taskset -c 0`): the seed's way. Unpinned,
- *   V8's garbage-collector threads would lend the baseline part of the second core.
- * Target: parallel throughput ≥ 1.8× sequential on a 2-core machine. Results also go to
- * bench-results/training.json.
+ * Throughput is per CPU-second (the container's own process CPU time, R's `proc.time()` around the
+ * fits), so figures stay comparable on a loaded machine: our side includes the holdout fit, its
+ * evaluation, the refit and the archive; R's side is one fit. On the noisy files it also compares
+ * each model's 60-day forecast with R prophet's (share of the series mean) and both with the truth
+ * the generator continues. Without Rscript the R figures are skipped and the notes say so.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { initProphetFitting } from '../../containers/shared/prophet.js';
-import { parseHyperparameters } from '../../containers/training/hyperparameters.js';
+import { promisify } from 'node:util';
+import { readModelArchive } from '../../containers/shared/model-artifact.js';
+import { initProphet, replayModel } from '../../containers/shared/prophet.js';
 import type { HostSummary } from '../../containers/training/job.js';
-import { trainCustomer } from '../../containers/training/train-customer.js';
+import { datasetChunks } from '../../runtime/dataset/generator.js';
 import { writeTrainingChannel } from '../containers/training-fixture.js';
+import { benchOptions, finishBench, repeat } from './harness.js';
+import type { Figure } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    customers: { type: 'string', default: '1000' },
-    sequential: { type: 'string', default: '150' },
-    weekly: { type: 'string', default: '0' },
-    noise: { type: 'string', default: '0' },
-    'sequential-child': { type: 'string' },
-  },
+const { flags, values } = benchOptions({
+  customers: { type: 'string' },
+  stan: { type: 'string' },
+  r: { type: 'string' },
 });
-const CUSTOMERS = Number(values.customers);
-const SEQUENTIAL = Math.min(Number(values.sequential), CUSTOMERS);
+const CUSTOMERS = Number(values.customers ?? (flags.quick ? 100 : 1000));
+const STAN_CUSTOMERS = Math.min(CUSTOMERS, Number(values.stan ?? (flags.quick ? 40 : 200)));
+const R_CUSTOMERS = Math.min(CUSTOMERS, Number(values.r ?? (flags.quick ? 15 : 150)));
+const HORIZON = 60;
 const repo = path.resolve(import.meta.dirname, '..', '..');
 
-if (values['sequential-child'] !== undefined) {
-  // Child mode: train the listed customers one after another and report on stdout.
-  const { channel, out, ids } = JSON.parse(values['sequential-child']) as { channel: string; out: string; ids: string[] };
-  const settings = parseHyperparameters({ run_id: 'bench' }, {});
-  await initProphetFitting();
-  const cpuBefore = process.cpuUsage();
-  const start = performance.now();
-  for (const customerId of ids) {
-    await trainCustomer({ customerId, file: path.join(channel, `${customerId}.csv`), checkpoint: path.join(out, `${customerId}.tar.gz`) }, settings);
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - start) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 }));
-  process.exit(0);
-}
-
-/** Runs the sequential baseline in a child process, pinned to one core where taskset exists. */
-async function runSequential(channel: string, out: string, ids: string[]): Promise<{ seconds: number; cpuMs: number; pinned: boolean }> {
-  const args = ['--import', 'tsx', path.join(repo, 'test', 'bench', 'training.bench.ts'), '--sequential-child', JSON.stringify({ channel, out, ids })];
-  const pinned = existsSync('/usr/bin/taskset');
-  const [file, argv] = pinned ? ['/usr/bin/taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
-  const { stdout } = await promisify(execFile)(file, argv, { cwd: repo, maxBuffer: 1 << 20 });
-  return { ...(JSON.parse(stdout) as { seconds: number; cpuMs: number }), pinned };
-}
-
-const base = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
-try {
-  const ids = await writeTrainingChannel(base, { customers: CUSTOMERS, weekly: Number(values.weekly), noise: Number(values.noise) });
-  const channel = path.join(base, 'input', 'data', 'train');
-  process.stderr.write(`${CUSTOMERS} customers written to ${channel}; ${os.availableParallelism()} CPUs\n`);
-
-  // Sequential: the seed's way, one customer after another on one core.
-  const subset = Array.from({ length: SEQUENTIAL }, (_, i) => ids[Math.floor((i * ids.length) / SEQUENTIAL)] as string);
-  const sequential = await runSequential(channel, path.join(base, 'sequential'), subset);
-  const sequentialSeconds = sequential.seconds;
-  const sequentialRate = SEQUENTIAL / sequentialSeconds;
-  process.stderr.write(
-    `sequential: ${SEQUENTIAL} customers in ${sequentialSeconds.toFixed(1)} s (${sequentialRate.toFixed(2)} models/s${sequential.pinned ? ', pinned to one core' : ', not pinned: taskset missing'})\n`,
-  );
-
-  // Parallel: the training container as the image runs it.
-  const parallelStart = performance.now();
-  const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'containers/cli.ts', 'train'], {
-      cwd: repo,
-      env: { ...process.env, SAGEMAKER_BASE_DIR: base },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+/** Runs the training container on `channel` in a fresh SageMaker folder; returns its summary. */
+async function runContainer(channel: string, hyperparameters: Record<string, string>): Promise<{ summary: HostSummary; base: string }> {
+  const base = await mkdtemp(path.join(root, 'run-'));
+  await mkdir(path.join(base, 'input', 'data'), { recursive: true });
+  await symlink(channel, path.join(base, 'input', 'data', 'train'));
+  await mkdir(path.join(base, 'input', 'config'), { recursive: true });
+  await writeFile(path.join(base, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ run_id: 'bench', ...hyperparameters }));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'containers/cli.ts', 'train'], { cwd: repo, env: { ...process.env, SAGEMAKER_BASE_DIR: base }, stdio: ['ignore', 'ignore', 'ignore'] });
+    child.on('error', reject);
     child.on('exit', resolve);
   });
-  const parallelSeconds = (performance.now() - parallelStart) / 1000;
-  if (code !== 0) throw new Error(`the training container exited with ${code}`);
+  if (code !== 0) throw new Error(`the training container exited with ${code} (${base})`);
   const summary = JSON.parse(await readFile(path.join(base, 'model', 'summary-algo-1.json'), 'utf8')) as HostSummary;
-  const parallelRate = summary.customers.trained / parallelSeconds;
-
-  const result = {
-    date: new Date().toISOString(),
-    cpus: os.availableParallelism(),
-    data: { customers: CUSTOMERS, days: 365, weekly: Number(values.weekly), noise: Number(values.noise) },
-    sequential: {
-      customers: SEQUENTIAL,
-      seconds: sequentialSeconds,
-      modelsPerSecond: sequentialRate,
-      cpuMsPerModel: sequential.cpuMs / SEQUENTIAL,
-      pinnedToOneCore: sequential.pinned,
-    },
-    parallel: {
-      customers: summary.customers.trained,
-      failed: summary.customers.failed,
-      workers: summary.timing.workers,
-      seconds: parallelSeconds,
-      modelsPerSecond: parallelRate,
-      cpuMsPerModel: summary.timing.cpuMsPerModel,
-      holdout: summary.holdout,
-    },
-    ratio: parallelRate / sequentialRate,
-    target: 1.8,
-  };
-  await mkdir(path.join(repo, 'bench-results'), { recursive: true });
-  await writeFile(path.join(repo, 'bench-results', 'training.json'), `${JSON.stringify(result, null, 2)}\n`);
-  const line = (label: string, rate: number, cpuMs: number | null) => `${label.padEnd(34)} ${rate.toFixed(2).padStart(7)} models/s   ${cpuMs?.toFixed(0) ?? '?'} CPU ms/model`;
-  console.log(line(`sequential, 1 core (${SEQUENTIAL} customers)`, sequentialRate, result.sequential.cpuMsPerModel));
-  console.log(line(`container, ${summary.timing.workers} workers (${CUSTOMERS} customers)`, parallelRate, summary.timing.cpuMsPerModel));
-  console.log(`throughput ratio ${result.ratio.toFixed(2)}× (target ≥ ${result.target}× on 2 cores) — ${result.ratio >= result.target ? 'met' : 'NOT met'}`);
-  const busy = (cpuMs: number | null, models: number, seconds: number) => ((cpuMs ?? 0) * models) / 1000 / seconds;
-  console.log(
-    `cores busy (CPU s / wall s): sequential ${busy(result.sequential.cpuMsPerModel, SEQUENTIAL, sequentialSeconds).toFixed(2)}, ` +
-      `container ${busy(summary.timing.cpuMsPerModel, summary.customers.trained, parallelSeconds).toFixed(2)} (a ratio below the core count means the CPUs were shared)`,
-  );
-  console.log(`holdout: mean MAE ${summary.holdout.meanMae?.toFixed(3)} vs seasonal-naive ${summary.holdout.meanSeasonalNaiveMae?.toFixed(3)}; wall includes process start and Prophet init`);
-} finally {
-  await rm(base, { recursive: true, force: true });
+  return { summary, base };
 }
+
+async function hasRProphet(): Promise<boolean> {
+  try {
+    await promisify(execFile)('Rscript', ['-e', 'suppressMessages(library(prophet))']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runR(channel: string, ids: readonly string[], out: string): Promise<{ fits: number; cpuSeconds: number }> {
+  const { stdout } = await promisify(execFile)('Rscript', [path.join(import.meta.dirname, 'r-prophet.R'), channel, ids.join(','), out, String(HORIZON)], { maxBuffer: 1 << 22 });
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as { fits: number; cpuSeconds: number };
+}
+
+/** The generator's values for days 366…365+HORIZON of the given customers (it continues each series). */
+function truthAfterHistory(customers: number, dataset: { weekly: number; noise: number }, ids: readonly string[]): Map<string, number[]> {
+  const wanted = new Set(ids);
+  const rows = new Map<string, number[]>();
+  for (const chunk of datasetChunks({ customers, days: 365 + HORIZON, ...dataset, order: 'customer' })) {
+    for (const line of chunk.split('\n')) {
+      const [id, stamp, value] = line.split(',');
+      if (id === undefined || stamp === undefined || !wanted.has(id)) continue;
+      rows.set(id, [...(rows.get(id) ?? []), Number(value)]);
+    }
+  }
+  return new Map([...rows].map(([id, y]) => [id, y.slice(365)]));
+}
+
+async function readRForecasts(file: string): Promise<Map<string, number[]>> {
+  const byId = new Map<string, number[]>();
+  for (const line of (await readFile(file, 'utf8')).trim().split('\n').slice(1)) {
+    const [id, , yhat] = line.split(',');
+    const key = (id as string).replaceAll('"', '');
+    byId.set(key, [...(byId.get(key) ?? []), Number(yhat)]);
+  }
+  return byId;
+}
+
+const perCpuSecond = (summary: HostSummary) => 1000 / (summary.timing.cpuMsPerModel ?? Number.NaN);
+const figures: Figure[] = [];
+const notes: string[] = [];
+const withR = await hasRProphet();
+if (!withR) notes.push('R prophet skipped: Rscript with library(prophet) not found (apt-get install -y r-cran-prophet)');
+await initProphet();
+const root = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
+try {
+  for (const [label, dataset] of [
+    ['seed data', { weekly: 0, noise: 0 }],
+    ['noisy weekly', { weekly: 0.1, noise: 0.02 }],
+  ] as const) {
+    const dir = path.join(root, label.replace(' ', '-'));
+    const ids = await writeTrainingChannel(dir, { customers: CUSTOMERS, ...dataset });
+    const channel = path.join(dir, 'input', 'data', 'train');
+    const spread = (n: number) => Array.from({ length: n }, (_, i) => ids[Math.floor((i * ids.length) / n)] as string);
+    const stanChannel = path.join(root, `${label.replace(' ', '-')}-stan`);
+    await mkdir(stanChannel, { recursive: true });
+    for (const id of spread(STAN_CUSTOMERS)) await cp(path.join(channel, `${id}.csv`), path.join(stanChannel, `${id}.csv`));
+    const rIds = spread(R_CUSTOMERS);
+
+    let lastExact: string | undefined;
+    const exact = await repeat(flags.reps, async () => {
+      const run = await runContainer(channel, {});
+      if (lastExact) await rm(lastExact, { recursive: true, force: true });
+      lastExact = run.base;
+      return run.summary;
+    });
+    const stan = await repeat(flags.reps, async () => {
+      const run = await runContainer(stanChannel, { optimizer: 'stan' });
+      await rm(run.base, { recursive: true, force: true });
+      return run.summary;
+    });
+    const rBaseline = `R prophet, ${label}: fits per CPU-second`;
+    figures.push({
+      name: `container, ${label}: customers per CPU-second`,
+      unit: 'customers/CPU-s',
+      samples: exact.map(perCpuSecond),
+      better: 'higher',
+      ...(withR ? { baseline: rBaseline, target: '≥ 10× R prophet per core' } : {}),
+    });
+    figures.push({ name: `container, ${label}: customers per second (wall, ${exact[0]?.timing.workers} workers)`, unit: 'customers/s', samples: exact.map((s) => s.timing.modelsPerSecond), better: 'higher' });
+    figures.push({ name: `container optimizer=stan, ${label}: customers per CPU-second`, unit: 'customers/CPU-s', samples: stan.map(perCpuSecond), better: 'higher' });
+    figures.push({ name: `container, ${label}: failed customers`, unit: 'customers', samples: exact.map((s) => s.customers.failed), better: 'lower' });
+    notes.push(`${label}: ${CUSTOMERS} customers × 365 days; optimizer=stan on ${STAN_CUSTOMERS} of them${withR ? `, R prophet on ${R_CUSTOMERS}` : ''}`);
+    if (!withR) continue;
+
+    const rOut = path.join(root, `${label.replace(' ', '-')}-r.csv`);
+    const r = await repeat(flags.reps, () => runR(channel, rIds, rOut));
+    figures.push({ name: rBaseline, unit: 'fits/CPU-s', samples: r.map((x) => x.fits / x.cpuSeconds), better: 'higher' });
+    if (dataset.noise === 0 || !lastExact) continue;
+
+    // Forecast parity with R prophet and accuracy against the truth the generator continues.
+    const rForecasts = await readRForecasts(rOut);
+    const truths = truthAfterHistory(CUSTOMERS, dataset, rIds);
+    const gaps: number[] = [];
+    let ourError = 0;
+    let rError = 0;
+    let count = 0;
+    for (const id of rIds) {
+      const doc = await readModelArchive(path.join(lastExact, 'checkpoints', `${id}.tar.gz`));
+      const model = replayModel(doc, { uncertaintySamples: 0 });
+      const ours = model.forecast(HORIZON).map((p) => p.yhat);
+      model.free();
+      const theirs = rForecasts.get(id) ?? [];
+      const mean = doc.history.y.reduce((a, b) => a + Math.abs(b), 0) / doc.history.y.length;
+      const truth = truths.get(id) ?? [];
+      ours.forEach((v, i) => {
+        gaps.push(Math.abs(v - (theirs[i] ?? Number.NaN)) / mean);
+        ourError += Math.abs(v - (truth[i] as number));
+        rError += Math.abs((theirs[i] ?? Number.NaN) - (truth[i] as number));
+        count++;
+      });
+    }
+    const worst = Math.max(...gaps);
+    const meanGap = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+    // Deterministic on both sides: one value, repeated so every figure has the same reps.
+    const same = (v: number) => Array.from({ length: flags.reps }, () => v);
+    figures.push({ name: `${label}: 60-day forecast gap to R prophet, worst`, unit: '% of mean', samples: same(100 * worst), better: 'lower', target: '≤ 1%' });
+    figures.push({ name: `${label}: 60-day forecast gap to R prophet, mean`, unit: '% of mean', samples: same(100 * meanGap), better: 'lower', target: '≤ 0.1%' });
+    figures.push({ name: `${label}: 60-day MAE against the truth, ours`, unit: 'kWh', samples: same(ourError / count), better: 'lower', baseline: `${label}: 60-day MAE against the truth, R prophet` });
+    figures.push({ name: `${label}: 60-day MAE against the truth, R prophet`, unit: 'kWh', samples: same(rError / count), better: 'lower' });
+  }
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
+finishBench(flags, { bench: 'training', figures, notes });

@@ -1,0 +1,116 @@
+/**
+ * `npm run bench [-- --quick] [--reps N] [--only a,b]`: runs every `test/bench/*.bench.ts`, one
+ * after another, through the interface in harness.ts, and writes one table.
+ *
+ * Each figure is the median of `--reps` repetitions (3 by default) with min and max, beside the
+ * baseline its bench measured in the same run on the same data. The load average before and after
+ * each bench is recorded: on a shared machine read ratios, not absolute times. Results go to
+ * bench-results/bench.md and bench-results/bench.json. `--quick` asks every bench for its small
+ * version (the whole run stays under two minutes).
+ *
+ * Run it alone on the machine: `flock -x /work/.bench.lock npm run bench` where others share it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { TABLE_HEADER, loadAverage, summarize, tableRows } from './harness.js';
+import type { BenchReport } from './harness.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string', default: '3' },
+    only: { type: 'string' },
+  },
+});
+const here = import.meta.dirname;
+const repo = path.resolve(here, '..', '..');
+const only = values.only?.split(',').map((s) => s.trim());
+const files = (await readdir(here))
+  .filter((name) => name.endsWith('.bench.ts'))
+  .filter((name) => !only || only.includes(name.replace(/\.bench\.ts$/, '')))
+  .sort();
+
+interface Outcome {
+  file: string;
+  seconds: number;
+  loadBefore: string;
+  loadAfter: string;
+  report?: BenchReport;
+  error?: string;
+}
+
+function runOne(file: string, reportFile: string): Promise<{ code: number | null; stderrTail: string }> {
+  const args = ['--import', 'tsx', path.join(here, file), '--bench-report', reportFile, '--reps', String(values.reps), ...(values.quick ? ['--quick'] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'inherit', 'pipe'] });
+    let tail = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      tail = (tail + chunk.toString()).slice(-2000);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderrTail: tail }));
+  });
+}
+
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'bench-run-'));
+const outcomes: Outcome[] = [];
+const started = new Date();
+try {
+  for (const file of files) {
+    console.log(`\n=== ${file} (load average ${loadAverage()})`);
+    const reportFile = path.join(scratch, `${file}.json`);
+    const loadBefore = loadAverage();
+    const t0 = performance.now();
+    const { code, stderrTail } = await runOne(file, reportFile);
+    const outcome: Outcome = { file, seconds: (performance.now() - t0) / 1000, loadBefore, loadAfter: loadAverage() };
+    if (code === 0) {
+      try {
+        outcome.report = JSON.parse(await readFile(reportFile, 'utf8')) as BenchReport;
+      } catch (error) {
+        outcome.error = `exited 0 but wrote no report (${(error as Error).message}); does it end with finishBench() from harness.ts?`;
+      }
+    } else {
+      const lastLine = stderrTail.trim().split('\n').filter(Boolean).at(-1) ?? '';
+      outcome.error = `exited with code ${code}: ${lastLine}`;
+    }
+    outcomes.push(outcome);
+  }
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
+
+const lines = [
+  `# npm run bench${values.quick ? ' -- --quick' : ''}`,
+  '',
+  `${started.toISOString()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, reps ${values.reps}`,
+  '',
+  ...TABLE_HEADER,
+  ...outcomes.flatMap((o) => (o.report ? tableRows(o.report) : [`| ${o.file} | FAILED: ${o.error ?? ''} | | | | | |`])),
+  '',
+  '| bench | seconds | load average before | after | notes |',
+  '|---|---|---|---|---|',
+  ...outcomes.map((o) => `| ${o.file} | ${o.seconds.toFixed(0)} | ${o.loadBefore} | ${o.loadAfter} | ${(o.report?.notes ?? []).join('; ')} |`),
+];
+await mkdir(path.join(repo, 'bench-results'), { recursive: true });
+await writeFile(path.join(repo, 'bench-results', 'bench.md'), `${lines.join('\n')}\n`);
+await writeFile(
+  path.join(repo, 'bench-results', 'bench.json'),
+  `${JSON.stringify(
+    {
+      startedAt: started.toISOString(),
+      quick: values.quick,
+      reps: Number(values.reps),
+      cpus: os.cpus().length,
+      node: process.version,
+      benches: outcomes.map((o) => ({ ...o, summary: o.report ? summarize(o.report) : undefined })),
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(`\n${lines.join('\n')}\n\nwritten to bench-results/bench.md and bench-results/bench.json`);
+if (outcomes.some((o) => o.error)) process.exitCode = 1;
