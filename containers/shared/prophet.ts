@@ -272,7 +272,7 @@ function firstLine(error: unknown): string {
  * seed-like days (CPU ms, L-BFGS / BFGS, with the residual defined in `linearFitResidual`):
  * noise-free 232 / 66 (residual ≤ 1e-4); noise 0.1% 67 / 33 (≤ 0.013); weekly + 1% noise 46 / 42
  * (0.04–0.09); weekly + 5% noise 26 / 37 (0.18–0.43). Hence BFGS below a residual of 0.1. Over
- * holdout fit + refit (test/bench/training-fit.bench.ts, 60 customers, same run): seed data
+ * holdout fit + refit (the former test/bench/training-fit.bench.ts, 60 customers, same run): seed data
  * 292 → 85 CPU ms per model, largest error against the noise-free truth 0.21% → 0.002% of the
  * mean; weekly + 5% noise 50 → 46 ms, holdout MAE unchanged (33.64 / 33.68).
  * Stan sometimes stops with "line search failed" (R and Python Prophet then retry with Newton,
