@@ -1,4 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_PATTERN } from '../runtime/config/metric-names.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS } from '../runtime/config/sagemaker-limits.js';
 import { parsePublishingRules, PUBLISHING_RULE_KEYS, type PublishingRules } from '../runtime/config/publishing-rules.js';
 
@@ -50,6 +51,14 @@ export interface StackConfig {
   readonly retentionDays: number;
   readonly logRetentionDays: number;
   readonly alarmEmail: string | undefined;
+  /** The pipeline's metrics and the alarms on them. */
+  readonly monitoring: {
+    readonly metricsNamespace: string;
+    /** Share of a night's customers rejected or failed (0-1) above which the alarm fires. */
+    readonly alarmRejectedShare: number;
+    /** Share of a night's raw rows quarantined (0-1) above which the alarm fires. */
+    readonly alarmQuarantinedShare: number;
+  };
   readonly tags: Readonly<Record<string, string>>;
   readonly networkCidr: string;
 }
@@ -82,6 +91,9 @@ export const CONFIG_KEYS = [
   'retentionDays',
   'logRetentionDays',
   'alarmEmail',
+  'metricsNamespace',
+  'alarmRejectedShare',
+  'alarmQuarantinedShare',
   'tags',
   'networkCidr',
   ...PUBLISHING_RULE_KEYS,
@@ -113,6 +125,9 @@ export const CONFIG_DEFAULTS = {
   scheduleMaxEventAgeSeconds: 3600,
   retentionDays: 30,
   logRetentionDays: 30,
+  metricsNamespace: DEFAULT_METRICS_NAMESPACE,
+  alarmRejectedShare: 0.05,
+  alarmQuarantinedShare: 0.01,
   networkCidr: '10.64.0.0/20',
 } as const;
 
@@ -227,6 +242,15 @@ export function parseStackConfig(
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     problems.push(`${r.key('alarmEmail')} is ${JSON.stringify(alarmEmail)}; expected an e-mail address or no value`);
   }
+  const metricsNamespace = r.text('metricsNamespace');
+  if (!METRICS_NAMESPACE_PATTERN.test(metricsNamespace)) {
+    problems.push(
+      `${r.key('metricsNamespace')} is ${JSON.stringify(metricsNamespace)}; expected a CloudWatch namespace ` +
+        '(1-255 letters, digits, spaces and . _ # : / -, not starting with AWS/)',
+    );
+  }
+  const alarmRejectedShare = r.share('alarmRejectedShare');
+  const alarmQuarantinedShare = r.share('alarmQuarantinedShare');
   const tags = r.stringMap('tags', 45, 128, 256);
   for (const key of Object.keys(tags)) {
     if (key.toLowerCase().startsWith('aws:')) problems.push(`${r.key('tags')}.${key}: tag keys starting with "aws:" are reserved by AWS`);
@@ -272,6 +296,7 @@ export function parseStackConfig(
     retentionDays,
     logRetentionDays,
     alarmEmail,
+    monitoring: { metricsNamespace, alarmRejectedShare, alarmQuarantinedShare },
     tags,
     networkCidr,
   });
@@ -351,6 +376,19 @@ class RawReader {
     if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
       const expected = min === max ? `${min}` : `an integer from ${min} to ${max}`;
       this.problems.push(`${this.key(key)} is ${JSON.stringify(value)}; expected ${expected}`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  /** A number from 0 to 1. */
+  share(key: ConfigKey & keyof typeof CONFIG_DEFAULTS): number {
+    const fallback = CONFIG_DEFAULTS[key] as number;
+    const value = this.optionalText(key);
+    if (value === undefined) return fallback;
+    const parsed = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+    if (!(parsed >= 0 && parsed <= 1)) {
+      this.problems.push(`${this.key(key)} is ${JSON.stringify(value)}; expected a share from 0 to 1 such as 0.05`);
       return fallback;
     }
     return parsed;

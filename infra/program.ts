@@ -93,6 +93,8 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
     endpointName: names.endpoint,
     scheduleTimezone: config.schedule.timezone,
     ...publishingRulesText(config.publishing),
+    metricsNamespace: config.monitoring.metricsNamespace,
+    metricsStack: pulumi.getStack(),
   };
   const retraining = new Retraining(
     'retraining',

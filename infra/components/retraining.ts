@@ -9,11 +9,12 @@ export const PIPELINE_USER = '1000:1000';
 export const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
 
 /**
- * The pipeline's environment, one value per name the pipeline reads (`PIPELINE_ENV`). The scheduled
- * time is the one name left out: the scheduler fills it in per run (see `scheduledRunOverrides`).
+ * The pipeline's environment, one value per name the pipeline reads (`PIPELINE_ENV`). Two names are
+ * left out: the scheduled time, which the scheduler fills in per run (see `scheduledRunOverrides`),
+ * and the metrics folder, which only local mode sets (on AWS the records go to stdout).
  * Typed over every key, so a name added to `PIPELINE_ENV` fails the build until it is set here.
  */
-export type PipelineEnvironment = Readonly<Record<Exclude<PipelineEnvKey, 'scheduledTime'>, pulumi.Input<string>>>;
+export type PipelineEnvironment = Readonly<Record<Exclude<PipelineEnvKey, 'scheduledTime' | 'metricsDir'>, pulumi.Input<string>>>;
 
 export function containerEnvironment(environment: PipelineEnvironment): { name: string; value: pulumi.Input<string> }[] {
   return (Object.keys(environment) as (keyof PipelineEnvironment)[])

@@ -1,5 +1,7 @@
 import { IANAZone, DateTime } from 'luxon';
+import path from 'node:path';
 import { HYPERPARAMETER_NAMES } from '../../containers/training/hyperparameters.js';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_PATTERN, METRICS_STACK_PATTERN } from './metric-names.js';
 import { PIPELINE_ENV, type PipelineEnvKey } from './pipeline-env.js';
 import { parsePublishingRules, type PublishingRules } from './publishing-rules.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS, SAGEMAKER_NAME_PATTERN } from './sagemaker-limits.js';
@@ -35,6 +37,13 @@ export interface PipelineConfig {
   readonly scheduledTime: DateTime | undefined;
   /** The quality gate, the run-level stop rules and the warm switch. */
   readonly publishing: PublishingRules;
+  readonly metrics: {
+    readonly namespace: string;
+    /** The `Stack` dimension's value. */
+    readonly stack: string;
+    /** Absolute folder for `<runId>.jsonl`; undefined writes the records to stdout. */
+    readonly directory: string | undefined;
+  };
 }
 
 /** Longest prefix that still leaves room for `-<runId>-process-r99` within SageMaker's 63 characters. */
@@ -63,6 +72,8 @@ export const PIPELINE_CONFIG_DEFAULTS = {
   trainingSpot: false,
   trainingMaxRuntimeSeconds: 4 * 3600,
   scheduleTimezone: 'UTC',
+  metricsNamespace: DEFAULT_METRICS_NAMESPACE,
+  metricsStack: 'local',
 } as const;
 
 /** Reads and validates the configuration; throws one `PipelineConfigError` listing every problem. */
@@ -113,6 +124,21 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     else problems.push(`${PIPELINE_ENV.scheduledTime} is ${JSON.stringify(scheduledTimeText)}; expected an ISO 8601 time such as 2026-11-26T02:00:00Z`);
   }
   const publishing = parsePublishingRules((key) => reader.optional(key), (key) => PIPELINE_ENV[key], problems);
+  const metricsNamespace = reader.optional('metricsNamespace') ?? PIPELINE_CONFIG_DEFAULTS.metricsNamespace;
+  if (!METRICS_NAMESPACE_PATTERN.test(metricsNamespace)) {
+    problems.push(
+      `${PIPELINE_ENV.metricsNamespace} is ${JSON.stringify(metricsNamespace)}; expected a CloudWatch namespace ` +
+        '(1-255 letters, digits, spaces and . _ # : / -, not starting with AWS/)',
+    );
+  }
+  const metricsStack = reader.optional('metricsStack') ?? PIPELINE_CONFIG_DEFAULTS.metricsStack;
+  if (!METRICS_STACK_PATTERN.test(metricsStack)) {
+    problems.push(`${PIPELINE_ENV.metricsStack} is ${JSON.stringify(metricsStack)}; expected a stack name (1-255 printable ASCII characters, no spaces)`);
+  }
+  const metricsDir = reader.optional('metricsDir');
+  if (metricsDir !== undefined && !path.isAbsolute(metricsDir)) {
+    problems.push(`${PIPELINE_ENV.metricsDir} is ${JSON.stringify(metricsDir)}; expected an absolute folder path`);
+  }
 
   if (problems.length > 0) throw new PipelineConfigError(problems);
   return Object.freeze({
@@ -133,6 +159,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     scheduleTimezone,
     scheduledTime,
     publishing,
+    metrics: Object.freeze({ namespace: metricsNamespace, stack: metricsStack, directory: metricsDir }),
   });
 }
 

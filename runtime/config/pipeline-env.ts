@@ -40,6 +40,12 @@ export const PIPELINE_ENV = {
   maxModelAgeDays: 'FORECAST_MAX_MODEL_AGE_DAYS',
   maxStaleFraction: 'FORECAST_MAX_STALE_FRACTION',
   warmModels: 'FORECAST_WARM_MODELS',
+  /** CloudWatch namespace of the run's metrics (names in `metric-names.ts`). */
+  metricsNamespace: 'FORECAST_METRICS_NAMESPACE',
+  /** Value of the metrics' `Stack` dimension: the Pulumi stack's name. */
+  metricsStack: 'FORECAST_METRICS_STACK',
+  /** Absolute folder for the metric records (`<runId>.jsonl`) instead of stdout; local mode sets it. */
+  metricsDir: 'FORECAST_METRICS_DIR',
 } as const;
 
 export type PipelineEnvKey = keyof typeof PIPELINE_ENV;

@@ -102,8 +102,13 @@ export function localSdkEnvironment(endpointUrl: string): Record<string, string>
   };
 }
 
-/** The pipeline's environment for local mode: the same variables the Pulumi program writes on AWS. */
-export function localPipelineEnvironment(options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime'>): Record<string, string> {
+/**
+ * The pipeline's environment for local mode: the same variables the Pulumi program writes on AWS,
+ * plus the metrics folder, where the EMF records CloudWatch would extract from the logs are kept.
+ */
+export function localPipelineEnvironment(
+  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'dataDir'>,
+): Record<string, string> {
   return {
     [PIPELINE_ENV.bucket]: options.bucket,
     [PIPELINE_ENV.sagemakerRoleArn]: LOCAL_DEFAULTS.roleArn,
@@ -112,8 +117,14 @@ export function localPipelineEnvironment(options: Pick<LocalModeOptions, 'bucket
     [PIPELINE_ENV.processingImage]: LOCAL_IMAGES.processing,
     [PIPELINE_ENV.trainingImage]: LOCAL_IMAGES.training,
     [PIPELINE_ENV.trainingInstanceCount]: String(options.instances),
+    [PIPELINE_ENV.metricsDir]: localMetricsDir(options.dataDir),
     ...(options.scheduledTime ? { [PIPELINE_ENV.scheduledTime]: options.scheduledTime } : {}),
   };
+}
+
+/** `<data-dir>/metrics/`: one `<runId>.jsonl` of EMF records per run. */
+export function localMetricsDir(dataDir: string): string {
+  return path.join(path.resolve(dataDir), 'metrics');
 }
 
 /** Starts local mode and runs the pipeline once; the caller closes it. */
@@ -154,7 +165,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
  * `AWS_ENDPOINT_URL` points at the edge server.
  */
 export async function runLocalPipeline(
-  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'log' | 'onPipelineEvent'>,
+  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'dataDir' | 'log' | 'onPipelineEvent'>,
 ): Promise<{ result: PipelineResult; timings: StepTimings }> {
   const s3 = new S3Client({});
   const sagemaker = new SageMakerClient({});

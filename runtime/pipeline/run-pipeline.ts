@@ -7,6 +7,7 @@ import { SUMMARY_FILE, type ProcessingSummary } from '../../containers/processin
 import { customerDataPrefix, customerIdOfKey, processingReportPrefix, reportKey, runModelsPrefix } from './bucket-layout.js';
 import { countDecisions, type CustomerOutcome } from './decisions.js';
 import { gateRun } from './gate.js';
+import { writeEmfRecords } from './emf-output.js';
 import {
   processingJobAdapter,
   runJobStep,
@@ -20,6 +21,7 @@ import { publishManifest, type PublishOutcome } from './publish.js';
 import { summarizeMetrics, type PipelineStep, type RunReport, type StepReport } from './report.js';
 import { buildProcessingJobRequest, buildTrainingJobRequest, PROCESSING_MAX_RUNTIME_SECONDS } from './requests.js';
 import { deriveRunId } from './run-id.js';
+import { runMetricRecords } from './run-metrics.js';
 import { listKeys, readTextIfExists, writeJson } from './s3-objects.js';
 import { checkDecisions, checkQuarantine, staleModels, type QuarantineShare, type StaleReport } from './stop-rules.js';
 import { FAILURE_CODES, sampleOf, validateRun, type ValidationResult } from './validation.js';
@@ -49,7 +51,8 @@ export type PipelineEvent =
   | { readonly type: 'validation-progress'; readonly checked: number; readonly total: number }
   | { readonly type: 'warming-progress'; readonly warmed: number; readonly total: number }
   | { readonly type: 'step-finished'; readonly step: PipelineStep; readonly seconds: number; readonly summary: string }
-  | { readonly type: 'run-finished'; readonly runId: string; readonly status: 'succeeded' | 'failed'; readonly seconds: number; readonly reportUri: string };
+  | { readonly type: 'run-finished'; readonly runId: string; readonly status: 'succeeded' | 'failed'; readonly seconds: number; readonly reportUri: string }
+  | { readonly type: 'metrics-written'; readonly records: number; readonly destination: string };
 
 export interface RunPipelineOptions {
   readonly config: PipelineConfig;
@@ -252,10 +255,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   } catch (error) {
     const report = buildReport('failed', error);
     await writeReport(report).catch(() => {});
+    await writeMetrics(report).catch(() => {});
     throw new PipelineRunError(runId, report, error);
   }
   const report = buildReport('succeeded');
   await writeReport(report);
+  await writeMetrics(report);
   return { runId, manifest: published.manifest, publishOutcome: published.outcome, report };
 
   function buildReport(status: 'succeeded' | 'failed', error?: unknown): RunReport {
@@ -300,6 +305,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   async function writeReport(report: RunReport): Promise<void> {
     await writeJson(deps.s3, config.bucket, reportKey(runId), report);
     emit({ type: 'run-finished', runId, status: report.status, seconds: report.seconds, reportUri: `s3://${config.bucket}/${reportKey(runId)}` });
+  }
+
+  /** The run's metrics, from the finished report only, so they always agree with it. */
+  async function writeMetrics(report: RunReport): Promise<void> {
+    const written = await writeEmfRecords(runId, new Date(report.finishedAt), runMetricRecords(report, config.metrics.stack), config.metrics);
+    emit({ type: 'metrics-written', ...written });
   }
 }
 
@@ -354,6 +365,8 @@ export function formatPipelineEvent(event: PipelineEvent): string {
       return `${event.step}: done in ${event.seconds.toFixed(1)} s (${event.summary})`;
     case 'run-finished':
       return `run ${event.runId} ${event.status} in ${event.seconds.toFixed(1)} s; report ${event.reportUri}`;
+    case 'metrics-written':
+      return `metrics: ${event.records} EMF records to ${event.destination}`;
   }
 }
 

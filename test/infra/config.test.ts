@@ -31,6 +31,7 @@ test('defaults: ml.c5.xlarge endpoint with autoscaling, spot training, nightly a
   t.is(config.schedule.expression, CONFIG_DEFAULTS.scheduleCron);
   t.is(config.schedule.timezone, 'UTC');
   t.is(config.alarmEmail, undefined);
+  t.deepEqual(config.monitoring, { metricsNamespace: 'ForecastFleet', alarmRejectedShare: 0.05, alarmQuarantinedShare: 0.01 });
   t.deepEqual(config.tags, {});
 });
 
@@ -68,6 +69,9 @@ test('each bad value is reported with its key, what it was and what is expected'
     [{ hyperparameters: '{"nested": {"a": 1}}' }, /^\[forecast-fleet:hyperparameters\]\.nested is \{"a":1\}; expected a string$/],
     [{ tags: '{"aws:owner": "me"}' }, /reserved by AWS/],
     [{ alarmEmail: 'not-an-address' }, /^\[forecast-fleet:alarmEmail\] is "not-an-address"; expected an e-mail address/],
+    [{ metricsNamespace: 'AWS/Forecast' }, /^\[forecast-fleet:metricsNamespace\] is "AWS\/Forecast"; expected a CloudWatch namespace/],
+    [{ alarmRejectedShare: '5%' }, /^\[forecast-fleet:alarmRejectedShare\] is "5%"; expected a share from 0 to 1/],
+    [{ alarmQuarantinedShare: '1.5' }, /^\[forecast-fleet:alarmQuarantinedShare\] is "1\.5"; expected a share from 0 to 1/],
     [{ networkCidr: '10.0.0.0/8' }, /^\[forecast-fleet:networkCidr\] is "10\.0\.0\.0\/8"; expected an IPv4 CIDR block from \/16 to \/24/],
     [{ autoscalingMinInstances: '3', autoscalingMaxInstances: '2', endpointInstanceCount: '2' }, /autoscalingMinInstances\] is 3 but \[forecast-fleet:autoscalingMaxInstances\] is 2; expected min <= max/],
     [{ endpointInstanceCount: '5' }, /^\[forecast-fleet:endpointInstanceCount\] is 5; with autoscaling on it must lie within/],

@@ -143,11 +143,13 @@ test('the schedule runs the pipeline task nightly in the configured time zone, w
 
 test('the task environment is exactly what the pipeline reads, and the pipeline accepts it', (t) => {
   const names = (container()['environment'] as { name: string }[]).map((e) => e.name).sort();
-  const expected = Object.values(PIPELINE_ENV).filter((name) => name !== PIPELINE_ENV.scheduledTime).sort();
+  const perRunOrLocal: string[] = [PIPELINE_ENV.scheduledTime, PIPELINE_ENV.metricsDir];
+  const expected = Object.values(PIPELINE_ENV).filter((name) => !perRunOrLocal.includes(name)).sort();
   t.deepEqual(names, expected);
   const config = pipelineConfig();
   t.is<unknown, unknown>(config.bucket, one(plan, 'aws:s3/bucket:Bucket').outputs['bucket']);
   t.is(config.endpointName, 'forecast-fleet-dev');
+  t.deepEqual(config.metrics, { namespace: 'ForecastFleet', stack: 'dev', directory: undefined }, 'metrics go to stdout, tagged with the stack');
   t.is<unknown, unknown>(config.sagemakerRoleArn, sagemakerRole().outputs['arn']);
   t.is<unknown, unknown>(config.processing.image, plan.outputs['processingImageUri']);
   t.is<unknown, unknown>(config.training.image, plan.outputs['trainingImageUri']);

@@ -190,7 +190,7 @@ test.serial('the manifest is read again after its TTL, on a miss and on a Valida
   t.teardown(() => s3.destroy());
   const raw = Buffer.from([...datasetChunks({ customers: 5 })].join(''));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: LOCAL_DEFAULTS.rawKey, Body: raw }));
-  const second = await runLocalPipeline({ bucket, endpointName, instances: 2, scheduledTime: secondRunTime, log: (line) => lines.push(line) });
+  const second = await runLocalPipeline({ bucket, endpointName, instances: 2, dataDir, scheduledTime: secondRunTime, log: (line) => lines.push(line) });
   t.not(second.result.runId, firstRun);
 
   t.is((await cachedLong.forecast(0, 7)).runId, firstRun, 'within its TTL the cached manifest still serves the older, versioned model');

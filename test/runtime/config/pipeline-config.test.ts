@@ -91,3 +91,29 @@ test('processing runs on one instance', (t) => {
     message: /FORECAST_PROCESSING_INSTANCE_COUNT is "2"; expected 1/,
   });
 });
+
+test('metrics settings: namespace, stack dimension and the local folder, each checked', (t) => {
+  const defaults = readPipelineConfig(minimal).metrics;
+  t.deepEqual(defaults, { namespace: 'ForecastFleet', stack: 'local', directory: undefined });
+  const set = readPipelineConfig({
+    ...minimal,
+    [PIPELINE_ENV.metricsNamespace]: 'Energy/Forecasts',
+    [PIPELINE_ENV.metricsStack]: 'prod',
+    [PIPELINE_ENV.metricsDir]: '/var/forecast/metrics',
+  }).metrics;
+  t.deepEqual(set, { namespace: 'Energy/Forecasts', stack: 'prod', directory: '/var/forecast/metrics' });
+  const error = t.throws(
+    () =>
+      readPipelineConfig({
+        ...minimal,
+        [PIPELINE_ENV.metricsNamespace]: 'AWS/SageMaker',
+        [PIPELINE_ENV.metricsStack]: 'two words',
+        [PIPELINE_ENV.metricsDir]: 'relative/metrics',
+      }),
+    { instanceOf: PipelineConfigError },
+  );
+  t.is(error.problems.length, 3);
+  t.regex(error.message, /FORECAST_METRICS_NAMESPACE is "AWS\/SageMaker"; expected a CloudWatch namespace/);
+  t.regex(error.message, /FORECAST_METRICS_STACK is "two words"; expected a stack name/);
+  t.regex(error.message, /FORECAST_METRICS_DIR is "relative\/metrics"; expected an absolute folder path/);
+});

@@ -78,6 +78,8 @@ export async function startLocalPipeline(t: ExecutionContext, options: { checkpo
     [PIPELINE_ENV.trainingInstanceCount]: '2',
     [PIPELINE_ENV.hyperparameters]: JSON.stringify(FAST_HYPERPARAMETERS),
     [PIPELINE_ENV.scheduleTimezone]: 'Europe/Paris',
+    // Metric records to a file, as local mode keeps them, rather than into the test's output.
+    [PIPELINE_ENV.metricsDir]: path.join(dataDir, 'metrics'),
   };
   return {
     endpointUrl: aws.endpointUrl,
