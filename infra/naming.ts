@@ -24,6 +24,8 @@ export interface StackNames {
   readonly bucketPrefix: string;
   readonly repository: (image: string) => string;
   readonly alarm: (what: string) => string;
+  /** CloudWatch dashboard: letters, digits, `-` and `_`, at most 255. */
+  readonly dashboard: string;
 }
 
 /** S3 `bucketPrefix` may be at most 37 characters (the provider appends a 26-character unique id). */
@@ -45,6 +47,7 @@ export function stackNames(project: string, stack: string): StackNames {
     bucketPrefix: `${shorten(base, MAX_BUCKET_PREFIX_LENGTH - 1)}-`,
     repository: (image: string) => `${sanitize(project)}/${sanitize(stack)}/${image}`,
     alarm: (what: string) => `${base}-${what}`,
+    dashboard: `${base}-nightly`,
   });
 }
 

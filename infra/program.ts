@@ -26,6 +26,7 @@ export interface StackOutputs {
   readonly inferenceImageUri: pulumi.Output<string>;
   readonly pipelineImageUri: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string>;
+  readonly dashboardName: pulumi.Output<string>;
   readonly forecastCommand: pulumi.Output<string>;
 }
 
@@ -132,6 +133,15 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
       taskFamily: names.taskFamily,
       deadLetterQueueName: retraining.deadLetterQueue.name,
       accountId: context.accountId,
+      nightly: {
+        region: config.region,
+        metricsNamespace: config.monitoring.metricsNamespace,
+        stack: pulumi.getStack(),
+        dashboardName: names.dashboard,
+        pipelineLogGroup: names.pipelineLogGroup,
+        rejectedShareThreshold: config.monitoring.alarmRejectedShare,
+        quarantinedShareThreshold: config.monitoring.alarmQuarantinedShare,
+      },
     },
     withProvider,
   );
@@ -165,6 +175,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
     inferenceImageUri: images.inference.imageUri,
     pipelineImageUri: images.pipeline.imageUri,
     alarmTopicArn: monitoring.topic.arn,
+    dashboardName: monitoring.dashboard.dashboardName,
     forecastCommand: pulumi.interpolate`AWS_REGION=${config.region} npm run forecast -- --bucket ${storage.bucketName} --endpoint ${endpoint.endpointName} --customer 0 --period 7`,
   };
 }

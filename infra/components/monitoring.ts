@@ -1,5 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { METRIC_DIMENSIONS, METRIC_NAMES } from '../../runtime/config/metric-names.js';
+import { dashboardBody } from './dashboard.js';
 
 export interface MonitoringArgs {
   readonly alarmName: (what: string) => string;
@@ -11,7 +13,23 @@ export interface MonitoringArgs {
   readonly taskFamily: string;
   readonly deadLetterQueueName: pulumi.Input<string>;
   readonly accountId: pulumi.Input<string>;
+  /** The pipeline's own metrics (names in `metric-names.ts`) and the alarms on them. */
+  readonly nightly: NightlyAlarmArgs;
 }
+
+export interface NightlyAlarmArgs {
+  readonly region: string;
+  readonly metricsNamespace: string;
+  /** The metrics' `Stack` dimension: the Pulumi stack's name. */
+  readonly stack: string;
+  readonly dashboardName: string;
+  readonly pipelineLogGroup: string;
+  readonly rejectedShareThreshold: number;
+  readonly quarantinedShareThreshold: number;
+}
+
+/** A night counts as missed when no run succeeded in this many hours (a day plus slack for a long run). */
+export const MISSED_NIGHT_HOURS = 26;
 
 /**
  * ECS task state changes of the pipeline's family that stopped a failed run: a container exited
@@ -69,6 +87,11 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly endpointErrorsAlarm: aws.cloudwatch.MetricAlarm;
   readonly modelLoadingWaitAlarm: aws.cloudwatch.MetricAlarm;
   readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
+  readonly missedNightAlarm: aws.cloudwatch.MetricAlarm;
+  readonly rejectedShareAlarm: aws.cloudwatch.MetricAlarm;
+  readonly staleCustomersAlarm: aws.cloudwatch.MetricAlarm;
+  readonly quarantinedShareAlarm: aws.cloudwatch.MetricAlarm;
+  readonly dashboard: aws.cloudwatch.Dashboard;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super('forecast:infra:Monitoring', name, {}, opts);
@@ -176,6 +199,96 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.registerOutputs({ alarmTopicArn: this.topic.arn });
+
+    // Alarms on the pipeline's own metrics: one data point per night, derived from the run's report.
+    const nightly = args.nightly;
+    const runMetric = { namespace: nightly.metricsNamespace, dimensions: { [METRIC_DIMENSIONS.stack]: nightly.stack }, statistic: 'Maximum' };
+    const report = `npm run report -- --run <runId> (or s3://<bucket>/reports/<runId>.json)`;
+    // A nightly data point decides until the next night's: keep the state between them.
+    const untilNextNight = { ...notify, treatMissingData: 'ignore', period: 3600, evaluationPeriods: 1 };
+    this.missedNightAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-missed-night`,
+      {
+        name: args.alarmName('missed-night'),
+        alarmDescription:
+          `No nightly run succeeded in the last ${MISSED_NIGHT_HOURS} hours (missed, still running or failed). Look first at the ` +
+          `pipeline log group ${nightly.pipelineLogGroup} for the last run, then the schedule's dead-letter queue (a run that never started), then ${report}.`,
+        ...runMetric,
+        metricName: METRIC_NAMES.runSucceeded,
+        period: 3600,
+        evaluationPeriods: MISSED_NIGHT_HOURS,
+        datapointsToAlarm: MISSED_NIGHT_HOURS,
+        threshold: 1,
+        comparisonOperator: 'LessThanThreshold',
+        ...notify,
+        // No data point at all is the missed night itself.
+        treatMissingData: 'breaching',
+      },
+      parent,
+    );
+    this.rejectedShareAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-rejected-share`,
+      {
+        name: args.alarmName('rejected-share'),
+        alarmDescription:
+          `More than ${percent(nightly.rejectedShareThreshold)} of last night's customers were rejected by the gate or failed training. ` +
+          `Look first at ${report}: the rejected and failed customers with their reasons; then the training job's log for the failed ones.`,
+        ...runMetric,
+        metricName: METRIC_NAMES.rejectedOrFailedShare,
+        threshold: nightly.rejectedShareThreshold,
+        comparisonOperator: 'GreaterThanThreshold',
+        ...untilNextNight,
+      },
+      parent,
+    );
+    this.staleCustomersAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-stale-customers`,
+      {
+        name: args.alarmName('stale-customers'),
+        alarmDescription:
+          `Customers are served by models older than the stale limit (their new models were rejected or failed night after night). ` +
+          `Look first at ${report} for which customers and since when, then at their rejection reasons on the nights before.`,
+        ...runMetric,
+        metricName: METRIC_NAMES.customersStale,
+        threshold: 0,
+        comparisonOperator: 'GreaterThanThreshold',
+        ...untilNextNight,
+      },
+      parent,
+    );
+    this.quarantinedShareAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-quarantined-share`,
+      {
+        name: args.alarmName('quarantined-share'),
+        alarmDescription:
+          `More than ${percent(nightly.quarantinedShareThreshold)} of last night's raw rows were quarantined. Look first at the ` +
+          `quarantined rows under s3://<bucket>/runs/<runId>/processing-report/ and at the raw drops under raw/ that night (format or source change?).`,
+        ...runMetric,
+        metricName: METRIC_NAMES.quarantinedShare,
+        threshold: nightly.quarantinedShareThreshold,
+        comparisonOperator: 'GreaterThanThreshold',
+        ...untilNextNight,
+      },
+      parent,
+    );
+    this.dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName: nightly.dashboardName,
+        dashboardBody: dashboardBody({
+          region: nightly.region,
+          metricsNamespace: nightly.metricsNamespace,
+          stack: nightly.stack,
+          endpointName: args.endpointName,
+          variantName: args.variantName,
+        }),
+      },
+      parent,
+    );
+    this.registerOutputs({ alarmTopicArn: this.topic.arn, dashboardName: this.dashboard.dashboardName });
   }
+}
+
+function percent(share: number): string {
+  return `${Number((share * 100).toPrecision(4))}%`;
 }

@@ -175,6 +175,11 @@ const CUSTOM: Readonly<Record<string, OutputsFor>> = {
   },
   'aws:sns/topicPolicy:TopicPolicy': (_logical, inputs, a) => ({ id: str(inputs, 'arn') ?? '', state: { owner: a.accountId } }),
   'aws:cloudwatch/metricAlarm:MetricAlarm': named('cloudwatch', (name) => `alarm:${name}`),
+  // Dashboards are global: their ARN has no region.
+  'aws:cloudwatch/dashboard:Dashboard': (logical, inputs, a) => {
+    const name = str(inputs, 'dashboardName') ?? logical;
+    return { id: name, state: { dashboardName: name, dashboardArn: `arn:${a.partition}:cloudwatch::${a.accountId}:dashboard/${name}` } };
+  },
 };
 
 /** Local component resources of this program, and Pulumi's root stack: no outputs of their own. */

@@ -58,7 +58,8 @@ test('declares exactly the expected resources, by type', (t) => {
     'aws:cloudwatch/eventRule:EventRule': 1,
     'aws:cloudwatch/eventTarget:EventTarget': 1,
     'aws:sns/topicPolicy:TopicPolicy': 1,
-    'aws:cloudwatch/metricAlarm:MetricAlarm': 4,
+    'aws:cloudwatch/metricAlarm:MetricAlarm': 8,
+    'aws:cloudwatch/dashboard:Dashboard': 1,
     'aws:sagemaker/model:Model': 1,
     'aws:sagemaker/endpointConfiguration:EndpointConfiguration': 1,
     'aws:sagemaker/endpoint:Endpoint': 1,
@@ -377,6 +378,10 @@ test('alarms on pipeline failures, endpoint errors, model loading wait and the d
     'AWS/SQS ApproximateNumberOfMessagesVisible',
     'AWS/SageMaker Invocation5XXErrors',
     'AWS/SageMaker ModelLoadingWaitTime',
+    'ForecastFleet CustomersStale',
+    'ForecastFleet QuarantinedShare',
+    'ForecastFleet RejectedOrFailedShare',
+    'ForecastFleet RunSucceeded',
   ]);
   for (const alarm of alarms) t.deepEqual(alarm.inputs['alarmActions'], [topic]);
   t.is(at(one(plan, 'aws:cloudwatch/metricAlarm:MetricAlarm', 'monitoring-model-loading-wait').inputs, 'threshold'), 5_000_000);
@@ -465,6 +470,7 @@ test('stack outputs name everything a user needs, including the forecast command
   t.deepEqual(Object.keys(plan.outputs).sort(), [
     'alarmTopicArn',
     'bucketName',
+    'dashboardName',
     'endpointName',
     'forecastCommand',
     'inferenceImageUri',
