@@ -1,5 +1,5 @@
 import { PIPELINE_CONFIG_DEFAULTS } from '../runtime/config/pipeline-config.js';
-import { MODELS_PREFIX } from '../runtime/pipeline/bucket-layout.js';
+import { MODELS_PREFIX, REPORTS_PREFIX } from '../runtime/pipeline/bucket-layout.js';
 import { CURRENT_MANIFEST_KEY, MANIFEST_HISTORY_PREFIX } from '../runtime/pipeline/manifest.js';
 
 /**
@@ -10,6 +10,7 @@ export const BUCKET_LAYOUT = Object.freeze({
   raw: PIPELINE_CONFIG_DEFAULTS.rawPrefix,
   runs: 'runs/',
   models: MODELS_PREFIX,
+  reports: REPORTS_PREFIX,
   manifests: 'manifests/',
   currentManifest: CURRENT_MANIFEST_KEY,
   manifestHistory: MANIFEST_HISTORY_PREFIX,

@@ -135,7 +135,7 @@ export function sagemakerExecutionPolicy(t: RoleTargets): PolicyDocument {
 
 /** What one pipeline run does: start and watch its own jobs, validate on the endpoint, publish the manifest. */
 export function pipelineTaskPolicy(t: RoleTargets, sagemakerRoleArn: pulumi.Input<string>): PolicyDocument {
-  const { raw, runs, models, manifests } = BUCKET_LAYOUT;
+  const { raw, runs, models, manifests, reports } = BUCKET_LAYOUT;
   return policyDocument([
     {
       Sid: 'OwnProcessingJobs',
@@ -159,8 +159,8 @@ export function pipelineTaskPolicy(t: RoleTargets, sagemakerRoleArn: pulumi.Inpu
     },
     listPrefixes('ListOwnPrefixes', t.bucketArn, raw, runs, models, manifests),
     { Sid: 'ReadRunsModelsManifests', Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects(t.bucketArn, runs, models, manifests) },
-    // Reports go to runs/<run>/report.json, manifests to manifests/; runs/ expires by lifecycle rule.
-    { Sid: 'WriteReportsAndManifests', Effect: 'Allow', Action: ['s3:PutObject'], Resource: objects(t.bucketArn, runs, manifests) },
+    // Reports go to runs/<run>/report.json (expires with runs/) and reports/<run>.json (kept), manifests to manifests/.
+    { Sid: 'WriteReportsAndManifests', Effect: 'Allow', Action: ['s3:PutObject'], Resource: objects(t.bucketArn, runs, manifests, reports) },
   ]);
 }
 

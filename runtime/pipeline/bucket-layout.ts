@@ -22,6 +22,13 @@ export function reportKey(runId: string): string {
   return `${runPrefix(runId)}report.json`;
 }
 
+/** Lasting copies of the run reports: outside `runs/`, so the run data's expiry leaves the history. */
+export const REPORTS_PREFIX = 'reports/';
+
+export function lastingReportKey(runId: string): string {
+  return `${REPORTS_PREFIX}${runId}.json`;
+}
+
 /** The training job's checkpoint folder: each finished customer's model lands here as `<customerId>.tar.gz`. */
 export function runModelsPrefix(runId: string): string {
   return `${MODELS_PREFIX}${runId}/`;

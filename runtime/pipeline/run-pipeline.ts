@@ -4,7 +4,7 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { DateTime } from 'luxon';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { SUMMARY_FILE, type ProcessingSummary } from '../../containers/processing/process-raw-data.js';
-import { customerDataPrefix, customerIdOfKey, processingReportPrefix, reportKey, runModelsPrefix } from './bucket-layout.js';
+import { customerDataPrefix, customerIdOfKey, lastingReportKey, processingReportPrefix, reportKey, runModelsPrefix } from './bucket-layout.js';
 import { countDecisions, type CustomerOutcome } from './decisions.js';
 import { gateRun } from './gate.js';
 import { writeEmfRecords } from './emf-output.js';
@@ -304,6 +304,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
 
   async function writeReport(report: RunReport): Promise<void> {
     await writeJson(deps.s3, config.bucket, reportKey(runId), report);
+    await writeJson(deps.s3, config.bucket, lastingReportKey(runId), report);
     emit({ type: 'run-finished', runId, status: report.status, seconds: report.seconds, reportUri: `s3://${config.bucket}/${reportKey(runId)}` });
   }
 

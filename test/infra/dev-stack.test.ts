@@ -223,6 +223,7 @@ test('the pipeline may create, describe and stop only its own jobs, and pass the
   const bucketArn = one(plan, 'aws:s3/bucket:Bucket').outputs['arn'] as string;
   t.is(grants(statements, 's3:PutObject', `${bucketArn}/manifests/current.json`).length, 1);
   t.is(grants(statements, 's3:PutObject', `${bucketArn}/runs/${runId}/report.json`).length, 1);
+  t.is(grants(statements, 's3:PutObject', `${bucketArn}/reports/${runId}.json`).length, 1, 'the lasting report copy');
   t.is(grants(statements, 's3:PutObject', `${bucketArn}/models/${runId}/0.tar.gz`).length, 0, 'only training writes models');
   t.is(grants(statements, 's3:PutObject', `${bucketArn}/raw/drop.csv`).length, 0, 'the pipeline never writes raw data');
 });
@@ -322,6 +323,11 @@ test('the bucket is versioned, encrypted, private, owner-enforced and TLS-only, 
   t.is(at(runs, 'expiration', 'days'), 14);
   t.true(rules.some((rule) => at(rule, 'noncurrentVersionExpiration', 'noncurrentDays') === 14));
   t.false(rules.some((rule) => String(at(rule, 'filter', 'prefix') ?? '').startsWith('models/')), 'models are never expired: the manifest may point at any run');
+  const currentObjectsExpire = rules.filter((rule) => at(rule, 'expiration', 'days') !== undefined);
+  t.false(
+    currentObjectsExpire.some((rule) => 'reports/x.json'.startsWith(String(at(rule, 'filter', 'prefix') ?? ''))),
+    'no rule expires the lasting reports/ copies',
+  );
 });
 
 test('images are built from the repository root for linux/amd64 into scanned repositories with a lifecycle policy', (t) => {

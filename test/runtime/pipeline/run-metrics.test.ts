@@ -105,7 +105,7 @@ test('with a folder the records go to <folder>/<runId>.jsonl, appended on a resu
   for (const line of lines) parseEmfLine(t, line);
 });
 
-test.serial('a local run writes EMF records under its metrics folder whose values match its report', async (t) => {
+test.serial('a local run writes EMF records under its metrics folder whose values match its report, and keeps the report under reports/', async (t) => {
   const local = await startLocalPipeline(t);
   await local.putRawData({ customers: 3, days: 90, noise: 0.02 });
   const metricsDir = path.join(local.dataDir, 'metrics');
@@ -115,6 +115,7 @@ test.serial('a local run writes EMF records under its metrics folder whose value
     backoff: { minDelayMs: 100, maxDelayMs: 500 },
   });
   const report = JSON.parse(await local.getText(`runs/${result.runId}/report.json`)) as RunReport;
+  t.deepEqual(JSON.parse(await local.getText(`reports/${result.runId}.json`)), report, 'the lasting copy outside runs/ is the same report');
   const lines = (await readFile(path.join(metricsDir, `${result.runId}.jsonl`), 'utf8')).trimEnd().split('\n');
   const records = lines.map((line) => parseEmfLine(t, line));
   for (const record of records) {
