@@ -29,5 +29,5 @@ test('Pulumi.yaml runtime options let Pulumi\'s own program runner load the ESM 
   t.true(run.registered.some((urn) => urn.endsWith('::pulumi:pulumi:Stack::forecast-fleet-dev')));
   t.true(run.registered.some((urn) => urn.endsWith('$aws:sagemaker/endpoint:Endpoint::endpoint-endpoint')));
   t.true(run.registered.some((urn) => urn.endsWith('$aws:scheduler/schedule:Schedule::retraining-nightly')));
-  t.is(run.registered.length, 66);
+  t.is(run.registered.length, 71);
 });

@@ -18,11 +18,11 @@ async function plan(...args: string[]): Promise<{ code: number; stdout: string; 
 test('npm run plan -- --stack dev prints every resource by component, counts by type and IAM grants per role', async (t) => {
   const { code, stdout } = await plan('--stack', 'dev');
   t.is(code, 0);
-  t.regex(stdout, /^Stack forecast-fleet\/dev: 57 resources would be created/);
+  t.regex(stdout, /^Stack forecast-fleet\/dev: 62 resources would be created/);
   t.regex(stdout, /\nendpoint \(forecast:infra:MultiModelEndpoint\)\n {2}\+ aws:sagemaker:Model {2}endpoint-model\n {6}mode: MultiModel\n {6}modelDataUrl: s3:\/\/forecast-fleet-dev-\d{26}\/models\//);
   t.regex(stdout, /expression: cron\(0 2 \* \* \? \*\)\n {6}timezone: Europe\/Berlin/);
   t.regex(stdout, /\n {2}aws:sagemaker:Endpoint +1\n/);
-  t.regex(stdout, /\n {2}total +57\n/);
+  t.regex(stdout, /\n {2}total +62\n/);
   t.regex(stdout, /roles-sagemaker \(sagemaker\.amazonaws\.com\): \d+ actions, no wildcard actions; Resource "\*" only in EcrAuthorizationTokenAwsRequiresStar/);
   t.regex(stdout, /roles-scheduler \(scheduler\.amazonaws\.com\): 4 actions, no wildcard actions\n/);
 });

@@ -9,7 +9,7 @@ test.before(async () => {
 });
 
 test('a first preview plans the same resources as an update', (t) => {
-  t.is(plan.resources.filter((r) => r.custom).length, 57);
+  t.is(plan.resources.filter((r) => r.custom).length, 62);
 });
 
 test('values AWS assigns or a build produces are unknown; configured values and fixed names are known', (t) => {
@@ -28,7 +28,7 @@ test('values AWS assigns or a build produces are unknown; configured values and 
 
 test('the review text marks what is known only after deploy', (t) => {
   const text = renderPlan(plan);
-  t.regex(text, /^Stack forecast-fleet\/dev: 57 resources would be created/);
+  t.regex(text, /^Stack forecast-fleet\/dev: 62 resources would be created/);
   t.regex(text, /roles-sagemaker \(sagemaker\.amazonaws\.com\): policy known after deploy/);
   t.regex(text, /digest: \(known after deploy\)/);
 });
