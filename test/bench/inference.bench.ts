@@ -1,7 +1,7 @@
 /**
  * Inference benchmark: the real server in a child process, driven over loopback from this process.
  *
- *   npx tsx test/bench/inference.bench.ts [--models 1000] [--customers 50] [--seconds 5]
+ *   npx tsx test/bench/inference.bench.ts [--quick] [--reps 3] [--models 1000] [--customers = models] [--seconds 5]
  *     [--concurrency 16] [--configs 1:model,2:model,0:model,1:1000] [--server dist|source]
  *
  * `--server dist` (the default) first compiles the server with tsc into dist/, the layout the image
@@ -19,23 +19,30 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { readModelDirectory } from '../../containers/shared/model-artifact.js';
 import { initProphet, replayModel } from '../../containers/shared/prophet.js';
 import { removeModels, trainModels } from '../containers/inference-fixtures.js';
+import { benchOptions, finishBench, repeat } from './harness.js';
+import type { Figure } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    models: { type: 'string', default: '1000' },
-    customers: { type: 'string', default: '50' },
-    seconds: { type: 'string', default: '5' },
-    concurrency: { type: 'string', default: '16' },
-    configs: { type: 'string', default: '1:model,2:model,0:model,1:1000' },
-    server: { type: 'string', default: 'dist' },
-  },
+const { flags, values: given } = benchOptions({
+  models: { type: 'string' },
+  customers: { type: 'string' },
+  seconds: { type: 'string' },
+  concurrency: { type: 'string', default: '16' },
+  configs: { type: 'string' },
+  server: { type: 'string', default: 'dist' },
 });
+const values = {
+  models: String(given.models ?? (flags.quick ? 100 : 1000)),
+  seconds: String(given.seconds ?? (flags.quick ? 2 : 5)),
+  concurrency: String(given.concurrency),
+  configs: String(given.configs ?? (flags.quick ? '2:model' : '1:model,2:model,0:model,1:1000')),
+  server: String(given.server),
+};
 const MODELS = Number(values.models);
-const CUSTOMERS = Number(values.customers);
+// Every model name its own artifact by default: 1,000 distinct customers, not a few under many names.
+const CUSTOMERS = Math.min(MODELS, Number(given.customers ?? MODELS));
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -175,9 +182,12 @@ async function forecastCost(): Promise<string[]> {
 const costLines = await forecastCost();
 for (const line of costLines) console.log(line);
 const rows: string[] = [];
+const figures: Figure[] = [];
 try {
   for (const config of values.configs.split(',')) {
     const [workers = '2', samples = 'model'] = config.split(':');
+    const label = `${workers} workers, ${samples === 'model' ? "the model's" : samples} samples`;
+    const reps = await repeat(flags.reps, async () => {
     const server = await startServer(workers, samples);
     try {
       const pid = server.child.pid!;
@@ -203,18 +213,31 @@ try {
           `${fmt(invoke.perSecond / ping.perSecond, 2)} | ${fmt(((cpu1 - cpu0) * 1000) / invoke.requests, 2)} | ${ping.errors + invoke.errors} |`,
       );
       console.log(rows.at(-1));
+      return { loadP99: percentile(loadLatencies, 99), ping: ping.perSecond, invoke: invoke.perSecond, invokeP99: invoke.p99, rssLoaded, errors: ping.errors + invoke.errors };
     } finally {
       await stopServer(server);
     }
+    });
+    const pingName = `${label}: /ping (same server, same concurrency)`;
+    figures.push(
+      { name: `${label}: invoke {"period": 7} over ${MODELS} models`, unit: 'req/s', samples: reps.map((x) => x.invoke), better: 'higher', baseline: pingName },
+      { name: pingName, unit: 'req/s', samples: reps.map((x) => x.ping), better: 'higher' },
+      { name: `${label}: invoke p99`, unit: 'ms', samples: reps.map((x) => x.invokeP99), better: 'lower' },
+      { name: `${label}: load p99 (one at a time)`, unit: 'ms', samples: reps.map((x) => x.loadP99), better: 'lower' },
+      { name: `${label}: RSS with ${MODELS} models loaded`, unit: 'MiB', samples: reps.map((x) => x.rssLoaded), better: 'lower' },
+      { name: `${label}: errors`, unit: 'responses', samples: reps.map((x) => x.errors), better: 'lower' },
+    );
   }
 } finally {
   await removeModels(trained);
   agent.destroy();
 }
 
-console.log(`\n${MODELS} models (${CUSTOMERS} distinct), concurrency ${CONCURRENCY}, ${SECONDS} s per phase, loads one at a time, server from ${values.server}`);
-console.log('| workers | samples | RSS start MiB | RSS all loaded | RSS after invokes | load p50 / p99 ms | /ping req/s | invoke req/s | invoke p50 / p99 ms | invoke/ping | server CPU ms per invoke | errors |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-for (const row of rows) console.log(row);
-console.log('\nforecast cost in one thread, one model trained with the training container defaults');
-for (const line of costLines) console.log(line);
+const summary = `${MODELS} models (${CUSTOMERS} distinct artifacts), concurrency ${CONCURRENCY}, ${SECONDS} s per phase, loads one at a time, server from ${values.server}`;
+console.error(`\n${summary}`);
+console.error('| workers | samples | RSS start MiB | RSS all loaded | RSS after invokes | load p50 / p99 ms | /ping req/s | invoke req/s | invoke p50 / p99 ms | invoke/ping | server CPU ms per invoke | errors |');
+console.error('|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const row of rows) console.error(row);
+console.error('\nforecast cost in one thread, one model trained with the training container defaults');
+for (const line of costLines) console.error(line);
+finishBench(flags, { bench: 'inference', figures, notes: [summary, ...costLines.slice(2).map((line) => `forecast cost in one thread ${line}`)] });

@@ -2,7 +2,7 @@
  * Local mode benchmark: `npm start -- --once` on the seed's data set, then the endpoint through the
  * real SDK and the forecast client.
  *
- *   npx tsx test/bench/local-mode.bench.ts [--customers 1000] [--instances 2] [--data-dir DIR]
+ *   npx tsx test/bench/local-mode.bench.ts [--quick] [--reps 3] [--customers 1000] [--instances 2] [--data-dir DIR]
  *     [--skip-start] [--requests 1000] [--cold 200] [--concurrency 16] [--seconds 5]
  *
  * 1. `npm start -- --once` in a child process on a fresh data folder: wall time, and the split into
@@ -21,7 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -31,19 +31,29 @@ import { provisionLocalStack } from '../../runtime/local/bootstrap.js';
 import { startLocalAws } from '../../runtime/local/edge-server.js';
 import { LOCAL_DEFAULTS, localSdkEnvironment } from '../../runtime/local/main.js';
 import { modelNameFor } from '../../runtime/local/runtime-api/model-cache.js';
+import { benchOptions, finishBench, repeat } from './harness.js';
+import type { Figure } from './harness.js';
 
-const { values } = parseArgs({
-  options: {
-    customers: { type: 'string', default: '1000' },
-    instances: { type: 'string', default: '2' },
-    'data-dir': { type: 'string' },
-    'skip-start': { type: 'boolean', default: false },
-    requests: { type: 'string', default: '1000' },
-    cold: { type: 'string', default: '200' },
-    concurrency: { type: 'string', default: '16' },
-    seconds: { type: 'string', default: '5' },
-  },
+const { flags, values: given } = benchOptions({
+  customers: { type: 'string' },
+  instances: { type: 'string', default: '2' },
+  'data-dir': { type: 'string' },
+  'skip-start': { type: 'boolean', default: false },
+  requests: { type: 'string' },
+  cold: { type: 'string' },
+  concurrency: { type: 'string', default: '16' },
+  seconds: { type: 'string' },
 });
+const values = {
+  customers: String(given.customers ?? (flags.quick ? 100 : 1000)),
+  instances: String(given.instances),
+  'data-dir': given['data-dir'] as string | undefined,
+  'skip-start': given['skip-start'] === true,
+  requests: String(given.requests ?? (flags.quick ? 200 : 1000)),
+  cold: String(given.cold ?? (flags.quick ? 50 : 200)),
+  concurrency: String(given.concurrency),
+  seconds: String(given.seconds ?? (flags.quick ? 2 : 5)),
+};
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REQUESTS = Number(values.requests);
 const COLD = Number(values.cold);
@@ -100,11 +110,11 @@ const dataDir = values['data-dir'] ? path.resolve(values['data-dir']) : await mk
 const results: string[] = [];
 const report = (text: string) => {
   results.push(text);
-  console.log(text);
+  console.error(text);
 };
 
 if (!values['skip-start']) {
-  console.log(`npm start -- --once --customers ${values.customers} --instances ${values.instances} (data in ${dataDir}) ...`);
+  console.error(`npm start -- --once --customers ${values.customers} --instances ${values.instances} (data in ${dataDir}) ...`);
   const started = performance.now();
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -135,6 +145,8 @@ try {
   const warmSet = customers.slice(0, Math.min(customers.length, 200));
   const entryOf = async (id: string) => (await client.entry(id))!;
 
+  const runtime = new SageMakerRuntimeClient({});
+  const reps = await repeat(flags.reps, async () => {
   const head = await timeEach(REQUESTS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
   report(line('baseline: S3 HeadBucket (SDK)', head));
 
@@ -147,7 +159,6 @@ try {
     report(line('baseline: container invoke (direct)', direct));
     agent.destroy();
   }
-  const runtime = new SageMakerRuntimeClient({});
   const inputs = await Promise.all(warmSet.map(async (id) => buildInvokeInput({ endpointName, targetModel: (await entryOf(id)).targetModel, period: 7 })));
   const sdk = await timeEach(REQUESTS, (i) => runtime.send(new InvokeEndpointCommand(inputs[i % inputs.length]!)));
   report(line('warm InvokeEndpoint (bare SDK)', sdk));
@@ -174,13 +185,29 @@ try {
     `throughput at concurrency ${CONCURRENCY}: forecast client ${rate.toFixed(0)} req/s, bare SDK InvokeEndpoint ${sdkRate.toFixed(0)} req/s, ` +
       `HeadBucket ${headRate.toFixed(0)} req/s; ratio client/SDK ${(rate / sdkRate).toFixed(2)} (target ≥ 400 req/s)`,
   );
+  return { head: head.p99, direct: direct?.p99, sdk: sdk.p99, warm: warm.p99, cold: cold.p99, rate, sdkRate, headRate };
+  });
   runtime.destroy();
+  const p99 = (name: string, pick: (x: (typeof reps)[number]) => number | undefined, extra: Partial<Figure> = {}): Figure[] => {
+    const samples = reps.map(pick).filter((v): v is number => v !== undefined);
+    return samples.length === reps.length ? [{ name, unit: 'ms', samples, better: 'lower', ...extra }] : [];
+  };
+  const figures: Figure[] = [
+    ...p99('warm invoke p99, forecast client', (x) => x.warm, { baseline: 'warm invoke p99, bare SDK InvokeEndpoint', target: '≤ 30 ms' }),
+    ...p99('warm invoke p99, bare SDK InvokeEndpoint', (x) => x.sdk),
+    ...p99('warm invoke p99, inference container direct', (x) => x.direct),
+    ...p99('S3 HeadBucket p99 through the same edge', (x) => x.head),
+    ...p99('cold invoke p99 (download, unpack, load)', (x) => x.cold, { baseline: 'warm invoke p99, forecast client', target: '≤ 100 ms' }),
+    { name: `throughput at concurrency ${CONCURRENCY}, forecast client`, unit: 'req/s', samples: reps.map((x) => x.rate), better: 'higher', baseline: `throughput at concurrency ${CONCURRENCY}, bare SDK`, target: '≥ 400 req/s' },
+    { name: `throughput at concurrency ${CONCURRENCY}, bare SDK`, unit: 'req/s', samples: reps.map((x) => x.sdkRate), better: 'higher' },
+  ];
+  finishBench(flags, { bench: 'local-mode', figures, notes: [`local mode invoke: ${values.customers} customers, ${REQUESTS} requests per latency figure, ${COLD} cold models per rep`] });
   s3.destroy();
 } finally {
   await aws.close();
   if (!values['data-dir']) await rm(dataDir, { recursive: true, force: true });
 }
-console.log(`\n${results.join('\n')}`);
+console.error(`\n${results.join('\n')}`);
 
 function post(agent: http.Agent, port: number, pathname: string, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
