@@ -4,8 +4,10 @@ import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
+import { startProgressBar } from '../console/progress-bar.js';
+import { DEFAULT_BATCH_CONCURRENCY, forecastBatch, forecastsToCsv } from './batch-forecast.js';
 import { createForecastClient, ForecastError } from './forecast-client.js';
-import type { Forecast } from './forecast-client.js';
+import type { Forecast, ForecastClient } from './forecast-client.js';
 import { ModelHistoryError, readModelHistory } from './model-history.js';
 import { forecastPlotSpec, renderSvg } from './plot.js';
 
@@ -15,11 +17,17 @@ export const LOCAL_ENDPOINT = 'forecast-local';
 const DEFAULT_REGION = 'us-east-1';
 
 const USAGE = `Usage: npm run forecast -- --customer ID [options]
+       npm run forecast -- --all | --customers ID,ID,... --out FILE.csv|FILE.json [options]
 
 Asks the multi-model endpoint for a customer's forecast, resolving the customer's model from
 manifests/current.json. AWS_ENDPOINT_URL decides where requests go (local mode: http://127.0.0.1:4566).
 
-  --customer ID      customer id (required)
+  --customer ID      one customer's forecast, printed
+  --all              every customer in the manifest, written to --out
+  --customers LIST   these customers (comma-separated ids), written to --out
+  --out FILE         .csv (one row per customer and day) or .json; failures are listed on stderr
+                     and make the exit code 1
+  --concurrency N    requests in flight for --all/--customers (default ${DEFAULT_BATCH_CONCURRENCY})
   --period N         days ahead (default 7)
   --json             print the forecast as JSON instead of a table
   --plot FILE.svg    also draw the recent history, the forecast and its interval to an SVG file
@@ -61,12 +69,15 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Where batch forecasts draw their progress bar; none when undefined. */
+  readonly progress?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 const processIo: CliIo = {
   env: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  progress: process.stderr,
 };
 
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -92,6 +103,7 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
       runtime,
       onModelNotReady: ({ targetModel, attempt }) => io.stderr(`model ${targetModel} is loading (attempt ${attempt}), retrying…\n`),
     });
+    if (options.batch) return await runBatch(client, options.batch, options.period, io);
     const result = await client.forecast(options.customer, options.period);
     io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatForecastTable(result)}\n`);
     if (options.plot) {
@@ -118,11 +130,51 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
   }
 }
 
+interface BatchRequest {
+  /** Undefined for every customer in the manifest. */
+  readonly customers: string[] | undefined;
+  readonly out: string;
+  readonly concurrency: number;
+}
+
+/** `--all` / `--customers`: forecasts written to a file, a progress bar, failures listed; exit 1 if any. */
+async function runBatch(client: ForecastClient, batch: BatchRequest, period: number, io: CliIo): Promise<number> {
+  const started = Date.now();
+  const customers = batch.customers ?? Object.keys((await client.manifest()).models);
+  const bar = io.progress ? startProgressBar({ stream: io.progress, label: 'forecasts', unit: 'customers', total: customers.length }) : undefined;
+  let result;
+  try {
+    result = await forecastBatch({
+      client,
+      customers,
+      period,
+      concurrency: batch.concurrency,
+      onProgress: (done, failed) => bar?.update({ done, status: failed > 0 ? `${failed} failed` : '' }),
+    });
+  } finally {
+    bar?.stop();
+  }
+  const { forecasts, failures } = result;
+  const body = batch.out.endsWith('.json') ? `${JSON.stringify({ period, forecasts, failures }, null, 2)}\n` : forecastsToCsv(forecasts);
+  await writeFile(batch.out, body);
+  const seconds = (Date.now() - started) / 1000;
+  io.stderr(
+    `forecast ${forecasts.length}/${customers.length} customers × ${period} days to ${batch.out} in ${seconds.toFixed(1)} s ` +
+      `(${(customers.length / Math.max(seconds, 1e-3)).toFixed(1)} customers/s)${failures.length > 0 ? `; ${failures.length} failed:` : ''}\n`,
+  );
+  for (const failure of failures) io.stderr(`  customer ${failure.customerId}: ${failure.code} ${failure.message}\n`);
+  return failures.length > 0 ? 1 : 0;
+}
+
 function parseOptions(args: readonly string[], env: NodeJS.ProcessEnv) {
   const { values } = parseArgs({
     args: [...args],
     options: {
       customer: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      customers: { type: 'string' },
+      out: { type: 'string' },
+      concurrency: { type: 'string' },
       period: { type: 'string' },
       json: { type: 'boolean', default: false },
       plot: { type: 'string' },
@@ -135,13 +187,24 @@ function parseOptions(args: readonly string[], env: NodeJS.ProcessEnv) {
     allowPositionals: false,
   });
   if (values.help) return 'help' as const;
-  const customer = values.customer?.trim();
-  if (!customer) throw new UsageError('[--customer] is required: the id of a customer in the manifest');
+  const customer = values.customer?.trim() ?? '';
+  const modes = [customer !== '', values.all, values.customers !== undefined].filter(Boolean).length;
+  if (modes !== 1) throw new UsageError('give exactly one of [--customer] ID, [--all] or [--customers] ID,ID,...');
+  let batch: BatchRequest | undefined;
+  if (customer === '') {
+    const out = values.out ?? '';
+    if (!/\.(csv|json)$/.test(out)) throw new UsageError(`[--out] must name a .csv or .json file for --all or --customers, got "${out}"`);
+    if (values.json || values.plot !== undefined) throw new UsageError('[--json] and [--plot] are for one --customer; --out FILE.json writes JSON');
+    const customers = values.customers?.split(',').map((id) => id.trim());
+    if (customers && customers.some((id) => id === '')) throw new UsageError(`[--customers] must be comma-separated customer ids, got "${values.customers}"`);
+    batch = { customers: customers && [...new Set(customers)], out, concurrency: integerOption('concurrency', values.concurrency, DEFAULT_BATCH_CONCURRENCY, 1) };
+  }
   if (values.plot !== undefined && !values.plot.endsWith('.svg')) {
     throw new UsageError(`[--plot] must name an .svg file, got "${values.plot}"`);
   }
   return {
     customer,
+    batch,
     period: integerOption('period', values.period, 7, 1),
     json: values.json,
     plot: values.plot,

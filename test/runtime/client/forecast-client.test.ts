@@ -164,7 +164,7 @@ test.serial('cli: --plot writes a well-formed SVG with history, forecast and int
 test.serial('cli: usage errors and unknown customers exit non-zero with a message', async (t) => {
   const missing = await cli(['--period', '7']);
   t.is(missing.code, 2);
-  t.regex(missing.stderr, /\[--customer\] is required/);
+  t.regex(missing.stderr, /give exactly one of \[--customer\] ID, \[--all\] or \[--customers\]/);
   const badPeriod = await cli(['--customer', '1', '--period', 'seven']);
   t.is(badPeriod.code, 2);
   t.regex(badPeriod.stderr, /\[--period\] must be an integer ≥ 1, got "seven"/);
