@@ -37,9 +37,21 @@ export interface ManifestEntry {
   readonly metrics: ModelMetrics;
 }
 
+/** What a rollback manifest records about itself (`npm run rollback`). */
+export interface RollbackRecord {
+  /** The run id of the manifest the rollback replaced. */
+  readonly fromRunId: string;
+  /** The night rolled back to. */
+  readonly toRunId: string;
+  /** Set when one customer was rolled back; the others kept their models. */
+  readonly customerId?: string;
+  /** The night whose manifest this one mostly serves: `toRunId`, or for one customer the night served before. */
+  readonly baseRunId: string;
+}
+
 export interface Manifest {
   readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
-  /** The run that published this manifest. */
+  /** The run that published this manifest (`<night>-rollback-<time>` for a rollback, so it sorts after the night it replaced). */
   readonly runId: string;
   /** ISO time the manifest was published. */
   readonly publishedAt: string;
@@ -47,6 +59,8 @@ export interface Manifest {
   readonly endpointName: string;
   /** One entry per customer, keyed by customer id. */
   readonly models: Readonly<Record<string, ManifestEntry>>;
+  /** Present when `npm run rollback` wrote this manifest. */
+  readonly rollback?: RollbackRecord;
 }
 
 export class ManifestError extends Error {
@@ -78,7 +92,19 @@ export function parseManifest(json: string | unknown, source = 'manifest'): Mani
   for (const [customerId, rawEntry] of Object.entries(rawModels)) {
     models[customerId] = parseEntry(rawEntry, `${source} [models.${customerId}]`);
   }
-  return { formatVersion: MANIFEST_FORMAT_VERSION, runId, publishedAt, endpointName, models };
+  const manifest = { formatVersion: MANIFEST_FORMAT_VERSION, runId, publishedAt, endpointName, models } as const;
+  if (root.rollback === undefined) return manifest;
+  const rollback = expectObject(root.rollback, `${source} [rollback]`);
+  const customerId = rollback.customerId === undefined ? undefined : expectString(rollback.customerId, `${source} [rollback.customerId]`);
+  return {
+    ...manifest,
+    rollback: {
+      fromRunId: expectString(rollback.fromRunId, `${source} [rollback.fromRunId]`),
+      toRunId: expectString(rollback.toRunId, `${source} [rollback.toRunId]`),
+      ...(customerId === undefined ? {} : { customerId }),
+      baseRunId: expectString(rollback.baseRunId, `${source} [rollback.baseRunId]`),
+    },
+  };
 }
 
 function parseEntry(value: unknown, where: string): ManifestEntry {
