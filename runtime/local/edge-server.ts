@@ -5,6 +5,7 @@ import path from 'node:path';
 import { accessKeyIdOf, recordedOperations, s3Request, type RequestRecorder } from './request-recorder.js';
 import { handleInvokeEndpoint, invocationEndpointName } from './runtime-api/invoke-endpoint.js';
 import { createS3Service } from './s3/s3-service.js';
+import type { S3FaultSwitch } from './s3/fault-switch.js';
 import { InternalS3 } from './s3/internal-client.js';
 import { answerRefusal, requestRefusal } from './request-guard.js';
 import { answerWithoutBody, REQUEST_TIMEOUT_MS } from '../../containers/shared/http-body.js';
@@ -36,6 +37,8 @@ export interface LocalAwsOptions {
   allowedOrigins?: readonly string[];
   /** A client must send a whole request within this, or gets 408 and a closed connection; default 120 000. */
   requestTimeoutMs?: number;
+  /** Tests only: answer a share of client S3 requests with 500/503 (`s3Faults.injected` counts them). */
+  s3Faults?: S3FaultSwitch;
   /** Progress and container output, one line at a time; default none. */
   log?: (line: string) => void;
   /** Told of every S3, SageMaker and SageMaker Runtime request before it is served (observe only); default none. */
@@ -63,7 +66,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
   const dataDir = path.resolve(options.dataDir);
   await fs.mkdir(dataDir, { recursive: true });
 
-  const s3 = await createS3Service(dataDir, log);
+  const s3 = await createS3Service(dataDir, log, options.s3Faults);
   let sagemaker: Awaited<ReturnType<typeof createSageMakerService>> | undefined;
   const guard = { allowedOrigins: options.allowedOrigins ?? [] };
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { INTERNAL_ACCESS_KEY_ID } from './s3-service.js';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 /**
@@ -17,7 +18,7 @@ export class InternalS3 {
       endpoint: endpointUrl,
       region,
       forcePathStyle: true,
-      credentials: { accessKeyId: 'local-sagemaker', secretAccessKey: 'local-sagemaker' },
+      credentials: { accessKeyId: INTERNAL_ACCESS_KEY_ID, secretAccessKey: INTERNAL_ACCESS_KEY_ID },
       maxAttempts: 2,
       // Loopback to our own S3: checksums would only cost time on the model-loading path.
       requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -6,6 +6,8 @@ import S3rver from 's3rver';
 import { AwsChunkedDecoder, decodedHeaders, isAwsChunked } from './aws-chunked.js';
 import { patchFilesystemStore, type S3ErrorClass } from './filesystem-store.js';
 import { patchListObjectsV2 } from './list-objects-v2.js';
+import { answerS3Fault, type S3FaultSwitch } from './fault-switch.js';
+import { answerWithoutBody } from '../../../containers/shared/http-body.js';
 
 const require = createRequire(import.meta.url);
 
@@ -23,11 +25,14 @@ export interface S3Service {
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
+/** The access key local SageMaker signs its own S3 calls with (see internal-client.ts). */
+export const INTERNAL_ACCESS_KEY_ID = 'local-sagemaker';
+
 /**
  * S3 from s3rver, persisted under `<dataDir>/s3`, answering path-style requests (what SDK v3 sends
  * to an IP endpoint) with any credentials, as LocalStack does with `test`/`test`.
  */
-export async function createS3Service(dataDir: string, log: (line: string) => void): Promise<S3Service> {
+export async function createS3Service(dataDir: string, log: (line: string) => void, faults?: S3FaultSwitch): Promise<S3Service> {
   const server = new S3rver({
     directory: path.join(dataDir, 's3'),
     silent: true,
@@ -50,6 +55,11 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
     handle(req, res) {
       // s3rver only knows its own access key; any key the caller signs with is accepted instead.
       const accessKeyId = requestAccessKeyId(req);
+      const fault = faults && accessKeyId !== INTERNAL_ACCESS_KEY_ID ? faults.pick(headerValue(req.headers['amz-sdk-invocation-id'])) : undefined;
+      if (fault !== undefined) {
+        void answerWithoutBody(req, res, () => answerS3Fault(res, fault));
+        return;
+      }
       if (accessKeyId && !accounts.registry.has(accessKeyId)) accounts.DUMMY_ACCOUNT.createKeyPair(accessKeyId, accessKeyId);
       const headBucket = req.method === 'HEAD' ? /^\/([^/?]+)\/?$/.exec(req.url ?? '')?.[1] : undefined;
       if (headBucket !== undefined) {
@@ -85,6 +95,10 @@ async function answerHeadBucket(store: BucketStore, bucket: string, res: ServerR
     res.writeHead(500);
   }
   res.end();
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function requestAccessKeyId(req: IncomingMessage): string | undefined {
