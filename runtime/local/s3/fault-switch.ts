@@ -30,15 +30,27 @@ export class S3FaultSwitch {
   /** Errors answered so far, by status. */
   readonly injected = { 500: 0, 503: 0 };
 
+  #share = 0;
+
   constructor(private readonly options: S3FaultOptions) {
-    if (!(options.share >= 0 && options.share <= 1)) throw new RangeError(`S3 fault share must be between 0 and 1; received ${options.share}`);
+    this.share = options.share;
+  }
+
+  get share(): number {
+    return this.#share;
+  }
+
+  /** Turns faults up or down while the server runs. */
+  set share(value: number) {
+    if (!(value >= 0 && value <= 1)) throw new RangeError(`S3 fault share must be between 0 and 1; received ${value}`);
+    this.#share = value;
   }
 
   readonly #failuresByCall = new Map<string, number>();
 
   /** The status to fail this request with, or undefined to serve it. */
   pick(invocationId: string | undefined): 500 | 503 | undefined {
-    if ((this.options.random ?? Math.random)() >= this.options.share) return undefined;
+    if ((this.options.random ?? Math.random)() >= this.#share) return undefined;
     if (invocationId !== undefined) {
       const failures = this.#failuresByCall.get(invocationId) ?? 0;
       if (failures >= (this.options.maxFailuresPerCall ?? 1)) return undefined;
