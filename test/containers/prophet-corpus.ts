@@ -36,7 +36,7 @@ export function seedSeries(id: number, days: number, extra: { weekly?: number; n
 }
 
 /** A deterministic pseudo-random stream (mulberry32) for the synthetic cases. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

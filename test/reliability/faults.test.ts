@@ -6,22 +6,11 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient, ValidationError } from '
 import { provisionLocalStack } from '../../runtime/local/bootstrap.js';
 import { S3FaultSwitch } from '../../runtime/local/s3/fault-switch.js';
 import { removeModels, trainModels, type TrainedModels } from '../containers/inference-fixtures.js';
+import { random } from '../containers/prophet-corpus.js';
 import { startLocal, waitFor } from '../runtime/local/local-aws-fixture.js';
 
 const BUCKET = 'forecast-local';
 const ENDPOINT = 'forecast-local';
-
-/** Deterministic uniform numbers (mulberry32), so a failing run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The SDK as users make it: default retry settings (3 attempts), pointed at the edge. */
 function defaultClients(endpointUrl: string) {
@@ -38,7 +27,7 @@ test.after.always(async () => {
 });
 
 test('S3 answering 500/503 on a share of requests: the SDK retries absorb every fault and nothing stored is lost', async (t) => {
-  const faults = new S3FaultSwitch({ share: 0.4, random: seededRandom(9) });
+  const faults = new S3FaultSwitch({ share: 0.4, random: random(9) });
   const { aws, s3: setup } = await startLocal(t, { s3Faults: faults });
   await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket: BUCKET, endpointName: ENDPOINT }).catch(() => undefined);
   const { s3 } = defaultClients(aws.endpointUrl);
