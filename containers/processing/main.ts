@@ -7,7 +7,7 @@ import { ProcessingInputError, processRawData } from './process-raw-data.js';
 const USAGE = `usage: container process [--input DIR] [--output DIR] [--report DIR] [--scratch DIR] [--workers N]
   --input DIR    raw CSV files, read recursively (default $SAGEMAKER_BASE_DIR/processing/input/raw)
   --output DIR   one <customerId>.csv per customer, nothing else (default $SAGEMAKER_BASE_DIR/processing/output/customer-data)
-  --report DIR   summary.json and quarantine.csv (default $SAGEMAKER_BASE_DIR/processing/output/report)
+  --report DIR   summary.json, quarantine.csv and customers.csv (default $SAGEMAKER_BASE_DIR/processing/output/report)
   --scratch DIR  where spill files go while the job runs (default $SAGEMAKER_BASE_DIR/processing/scratch,
                  on the job's storage volume rather than the container's small root file system)
   --workers N    worker threads (default the CPUs available, at most 8)`;
@@ -56,7 +56,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const reasons = Object.entries(summary.quarantined).map(([reason, count]) => `${reason} ${count}`).join(', ');
     process.stderr.write(
       `processing: wrote ${summary.customers} customer files (${summary.rows.written} rows) from ${summary.rows.read} rows in ${summary.files.length} file(s), ` +
-        `${summary.rows.quarantined} quarantined${reasons ? ` (${reasons})` : ''}, ${summary.rowsPerSecond} rows/s\n`,
+        `${summary.rows.quarantined} quarantined${reasons ? ` (${reasons})` : ''}, ${summary.rows.corrected} corrected by a later drop, ${summary.rowsPerSecond} rows/s\n`,
     );
     return 0;
   } catch (error) {

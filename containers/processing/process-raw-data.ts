@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { customerIdFromFileName } from './customer-file.js';
+import { CUSTOMER_INDEX_FILE, formatCustomerIndex } from './customer-index.js';
 import { QUARANTINE_HEADER, concatenateQuarantine } from './quarantine.js';
 import type { FileSummary, ReadResult, ReadTask } from './read-phase.js';
 import { QUARANTINE_REASONS } from './row.js';
@@ -18,14 +19,16 @@ export type { FileSummary } from './read-phase.js';
  * 1. read: each worker streams a block of consecutive input files, validates every row,
  *    quarantines bad ones and appends good ones to hash-partitioned binary spill files;
  * 2. write: each worker takes a share of the partitions, loads one at a time, groups rows by
- *    customer, sorts them by time, quarantines duplicate timestamps and writes `<customerId>.csv`.
+ *    customer, sorts them by time, lets a later object's row correct an earlier one's, quarantines
+ *    a timestamp repeated inside one object and writes `<customerId>.csv`.
+ * Files are read in key order, which is the drops' arrival order (README, "Raw drops").
  * Memory is bounded by one partition per worker, not by the input; descriptors by a few per worker.
  */
 export interface ProcessingOptions {
   readonly inputDir: string;
   /** The customer files only: this folder is the training job's channel. */
   readonly outputDir: string;
-  /** `summary.json` and `quarantine.csv`. */
+  /** `summary.json`, `quarantine.csv` and `customers.csv` (the customer index). */
   readonly reportDir: string;
   /** Where the spill files go (a fresh folder inside, removed at the end); default the OS temp folder. */
   readonly scratchDir?: string;
@@ -45,7 +48,8 @@ export interface ProcessingSummary {
   readonly outputDir: string;
   readonly quarantineFile: string;
   readonly files: readonly FileSummary[];
-  readonly rows: { readonly read: number; readonly written: number; readonly quarantined: number; readonly blankLines: number };
+  /** `read` = `written` + `quarantined` + `corrected`; `corrected` rows were replaced by a later object's value. */
+  readonly rows: { readonly read: number; readonly written: number; readonly quarantined: number; readonly corrected: number; readonly blankLines: number };
   readonly quarantined: Partial<Record<QuarantineReason, number>>;
   readonly quarantineReasons: typeof QUARANTINE_REASONS;
   readonly customers: number;
@@ -129,6 +133,7 @@ export async function processRawData(options: ProcessingOptions): Promise<Proces
     const summaries = fileSummaries.map((summary, fileIndex) => ({ ...summary, quarantined: summary.quarantined + (duplicates.get(fileIndex) ?? 0) }));
     const customers = writes.reduce((sum, write) => sum + write.customers, 0);
     const rowsWritten = writes.reduce((sum, write) => sum + write.rows, 0);
+    const corrected = writes.reduce((sum, write) => sum + write.corrected, 0);
     const quarantined = mergeCounts([...reads, ...writes].map((result) => result.quarantined));
     const quarantinedRows = Object.values(quarantined).reduce((a, b) => a + b, 0);
     if (customers === 0) {
@@ -142,7 +147,7 @@ export async function processRawData(options: ProcessingOptions): Promise<Proces
       outputDir: path.resolve(options.outputDir),
       quarantineFile,
       files: summaries,
-      rows: { read: rowsRead, written: rowsWritten, quarantined: quarantinedRows, blankLines: reads.reduce((sum, read) => sum + read.blankLines, 0) },
+      rows: { read: rowsRead, written: rowsWritten, quarantined: quarantinedRows, corrected, blankLines: reads.reduce((sum, read) => sum + read.blankLines, 0) },
       quarantined,
       quarantineReasons: QUARANTINE_REASONS,
       customers,
@@ -154,6 +159,7 @@ export async function processRawData(options: ProcessingOptions): Promise<Proces
       durationMs: Math.round(durationMs),
       rowsPerSecond: Math.round(rowsRead / (durationMs / 1000)),
     };
+    await fs.promises.writeFile(path.join(options.reportDir, CUSTOMER_INDEX_FILE), formatCustomerIndex(writes.flatMap((write) => write.index)));
     await fs.promises.writeFile(path.join(options.reportDir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
     return summary;
   } finally {

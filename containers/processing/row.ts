@@ -14,7 +14,7 @@ export const QUARANTINE_REASONS = {
   consumption_not_a_number: 'consumption is not a decimal number',
   consumption_not_finite: 'consumption is infinite or NaN',
   consumption_negative: 'consumption is negative',
-  duplicate_timestamp: 'the customer already has a row at this timestamp (the first one is kept)',
+  duplicate_timestamp: 'the same object already has a row for the customer at this timestamp (its first one is kept unless a later object corrects it)',
 } as const;
 
 export type QuarantineReason = keyof typeof QUARANTINE_REASONS;

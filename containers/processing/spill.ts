@@ -23,6 +23,11 @@ export function isDateOnly(meta: number): boolean {
   return meta % 2 === 1;
 }
 
+/** The source file index alone, without allocating. */
+export function fileIndexOf(meta: number): number {
+  return Math.floor(meta / FILE_FACTOR);
+}
+
 export function unpackMeta(meta: number): { fileIndex: number; byteLength: number; dateOnly: boolean } {
   const fileIndex = Math.floor(meta / FILE_FACTOR);
   const rest = meta - fileIndex * FILE_FACTOR;
@@ -114,7 +119,7 @@ export function readPartition(parts: readonly string[]): Float64Array {
 
 /**
  * Record indices ordered by customer, then time, then input order (so of rows sharing a timestamp
- * the first read comes first), plus where each customer's run starts. A counting sort groups
+ * the earliest object's comes first), plus where each customer's run starts. A counting sort groups
  * customers in input order; only customers whose rows arrived out of time order are sorted.
  */
 export function orderByCustomerAndTime(records: Float64Array): {

@@ -1,15 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { CUSTOMER_FILE_HEADER, customerFileName } from './customer-file.js';
+import type { CustomerIndexEntry } from './customer-index.js';
 import { QuarantineWriter } from './quarantine.js';
 import type { QuarantineReason } from './row.js';
-import { FIELD, RECORD_FIELDS, isDateOnly, orderByCustomerAndTime, partitionFile, readPartition, unpackMeta } from './spill.js';
+import { FIELD, RECORD_FIELDS, fileIndexOf, isDateOnly, orderByCustomerAndTime, partitionFile, readPartition, unpackMeta } from './spill.js';
 import { formatTimestamp } from './timestamp.js';
 
 /**
  * Phase two for a set of partitions: load one partition at a time (its parts from every read
- * task, in input order), group by customer, sort by time, quarantine duplicate timestamps (the
- * first row read wins) and write `<customerId>.csv`. Writes are synchronous, one descriptor at a
+ * task, in input order), group by customer, sort by time, resolve repeated timestamps and write
+ * `<customerId>.csv`. Input order is the raw objects' key order, which is their arrival order
+ * (DESIGN.md, "Raw drops"): of rows sharing a customer and timestamp, a row from a later object
+ * replaces the earlier value (a correction); a second row inside the same object is ambiguous and
+ * quarantined (the object's first row stands until a later object corrects it). Writes are synchronous, one descriptor at a
  * time per worker: measured here, a pool of async writes cost ~20% more CPU for no faster wall time
  * (each write is three thread-pool round trips), and the workers already overlap their writes.
  */
@@ -33,6 +38,10 @@ export interface WriteResult {
   lastMs: number;
   /** [file index, duplicate rows] pairs. */
   duplicatesPerFile: Array<[number, number]>;
+  /** Rows whose value a later object replaced. */
+  corrected: number;
+  /** One entry per customer file written. */
+  index: CustomerIndexEntry[];
   quarantined: Partial<Record<QuarantineReason, number>>;
 }
 
@@ -46,6 +55,8 @@ export async function writeCustomerFiles(task: WriteTask, onCustomers: (customer
     firstMs: Infinity,
     lastMs: -Infinity,
     duplicatesPerFile: [],
+    corrected: 0,
+    index: [],
     quarantined: {},
   };
   const duplicates = new Map<number, number>();
@@ -60,27 +71,43 @@ export async function writeCustomerFiles(task: WriteTask, onCustomers: (customer
         let text = `${CUSTOMER_FILE_HEADER}\n`;
         let rows = 0;
         let lastMs = NaN;
+        // The row that stands for `lastMs` so far; written once the next timestamp comes.
+        let kept = -1;
+        const writeKept = () => {
+          text += `${stampOf(lastMs, isDateOnly(records[kept + FIELD.meta]!))},${records[kept + FIELD.consumption]!}\n`;
+          rows++;
+        };
         for (let j = starts[k]!; j < starts[k + 1]!; j++) {
           const at = order[j]! * RECORD_FIELDS;
           const ms = records[at + FIELD.ms]!;
-          const meta = records[at + FIELD.meta]!;
           if (ms === lastMs) {
+            const meta = records[at + FIELD.meta]!;
+            if (fileIndexOf(meta) !== fileIndexOf(records[kept + FIELD.meta]!)) {
+              result.corrected++;
+              kept = at;
+              continue;
+            }
             const { fileIndex, byteLength } = unpackMeta(meta);
             quarantine.add(task.files[fileIndex]!, records[at + FIELD.line]!, 'duplicate_timestamp', sources.read(fileIndex, records[at + FIELD.offset]!, byteLength));
             duplicates.set(fileIndex, (duplicates.get(fileIndex) ?? 0) + 1);
             continue;
           }
+          if (kept >= 0) writeKept();
           lastMs = ms;
-          text += `${stampOf(ms, isDateOnly(meta))},${records[at + FIELD.consumption]!}\n`;
-          rows++;
+          kept = at;
         }
+        writeKept();
+        const firstMs = records[order[starts[k]!]! * RECORD_FIELDS + FIELD.ms]!;
         result.customers++;
         result.rows += rows;
         result.minRows = Math.min(result.minRows, rows);
         result.maxRows = Math.max(result.maxRows, rows);
-        result.firstMs = Math.min(result.firstMs, records[order[starts[k]!]! * RECORD_FIELDS + FIELD.ms]!);
+        result.firstMs = Math.min(result.firstMs, firstMs);
         result.lastMs = Math.max(result.lastMs, lastMs);
-        fs.writeFileSync(path.join(task.outputDir, customerFileName(customers[k]!)), text);
+        // One UTF-8 encoding serves the hash and the write.
+        const bytes = Buffer.from(text);
+        result.index.push({ customerId: customers[k]!, rows, firstMs, lastMs, sha256: createHash('sha256').update(bytes).digest('hex') });
+        fs.writeFileSync(path.join(task.outputDir, customerFileName(customers[k]!)), bytes);
         if (result.customers % 256 === 0) onCustomers(256);
       }
     }

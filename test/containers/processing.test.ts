@@ -4,11 +4,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { main } from '../../containers/processing/main.js';
 import { ProcessingInputError, processRawData } from '../../containers/processing/process-raw-data.js';
 import { CUSTOMER_FILE_HEADER, parseCustomerCsv, readCustomerFile } from '../../containers/processing/customer-file.js';
+import { CUSTOMER_INDEX_FILE, parseCustomerIndex } from '../../containers/processing/customer-index.js';
 import { parseTimestamp, formatTimestamp } from '../../containers/processing/timestamp.js';
 import { writeDataset } from '../../runtime/dataset/generator.js';
 
@@ -117,7 +119,7 @@ test('bad rows of every kind are quarantined with file, line and reason; good ro
   t.is(quarantined.find((row) => row.reason === 'duplicate_timestamp')!.raw, '1,2022-01-01,99');
   t.is(quarantined.find((row) => row.line === '6')!.raw, 'x1,2022-01-02,5');
 
-  t.deepEqual(summary.rows, { read: 20, written: 5, quarantined: 15, blankLines: 1 });
+  t.deepEqual(summary.rows, { read: 20, written: 5, quarantined: 15, corrected: 0, blankLines: 1 });
   t.is(summary.rows.read, summary.rows.written + summary.rows.quarantined);
   t.deepEqual(summary.quarantined, {
     column_count: 2,
@@ -246,7 +248,7 @@ test('a rerun replaces the previous customer files, and --input/--output/--repor
   const code = await main(['--input', paths.inputDir, '--output', paths.outputDir, '--report', paths.reportDir, '--scratch', dir]);
   t.is(code, 0);
   t.deepEqual((await fs.readdir(paths.outputDir)).sort(), ['1.csv', '2.csv', 'keep.txt']);
-  t.deepEqual((await fs.readdir(paths.reportDir)).sort(), ['quarantine.csv', 'summary.json']);
+  t.deepEqual((await fs.readdir(paths.reportDir)).sort(), ['customers.csv', 'quarantine.csv', 'summary.json']);
   t.deepEqual((await fs.readdir(dir)).sort(), ['customer-data', 'raw', 'report'], 'spill folder removed');
 });
 
@@ -258,24 +260,46 @@ test('the customer file reader rejects what the format does not allow', (t) => {
   t.throws(() => parseCustomerCsv('timestamp,consumption\n2022-01-02,-1\n', 'x.csv'), { message: /line 2 must end with a non-negative number/ });
 });
 
-test('with a worker per file, a duplicate keeps the row read first in file order and the quarantine names the later one', async (t) => {
+test('with a worker per file, a later object corrects an earlier one and a repeat inside one object is quarantined', async (t) => {
   const dir = await tempDir(t);
   const paths = layout(dir);
   await writeFiles(paths.inputDir, {
     'a.csv': '4,2022-01-02,1\n4,2022-01-01,1\n',
-    'b.csv': '4,2022-01-02,2\n5,2022-01-01,2\n',
+    'b.csv': '4,2022-01-02,2\n5,2022-01-01,2\n4,2022-01-02,9\n',
     'c.csv': '5,2022-01-01,3\n4,2022-01-03,3\n',
   });
   const summary = await processRawData({ ...paths, workers: 3, partitions: 3 });
   t.is(summary.workers, 3);
-  t.is(await fs.readFile(path.join(paths.outputDir, '4.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2022-01-01,1\n2022-01-02,1\n2022-01-03,3\n`);
-  t.is(await fs.readFile(path.join(paths.outputDir, '5.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2022-01-01,2\n`);
+  t.is(await fs.readFile(path.join(paths.outputDir, '4.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2022-01-01,1\n2022-01-02,2\n2022-01-03,3\n`);
+  t.is(await fs.readFile(path.join(paths.outputDir, '5.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2022-01-01,3\n`);
   t.deepEqual(
-    (await quarantineRows(paths.reportDir)).map((row) => [row.file, row.line, row.reason, row.raw]).sort(),
+    (await quarantineRows(paths.reportDir)).map((row) => [row.file, row.line, row.reason, row.raw]),
+    [['b.csv', '3', 'duplicate_timestamp', '4,2022-01-02,9']],
+  );
+  t.deepEqual(summary.files.map((file) => file.quarantined), [0, 1, 0]);
+  t.deepEqual(summary.rows, { read: 7, written: 4, quarantined: 1, corrected: 2, blankLines: 0 });
+});
+
+test('drops named by arrival time are read in that order: the latest drop corrects, customers span drops, the index lists each file hash', async (t) => {
+  const dir = await tempDir(t);
+  const paths = layout(dir);
+  await writeFiles(paths.inputDir, {
+    '2026-11-28.csv': 'customer_id,timestamp,consumption\n1,2026-11-27,10\n2,2026-11-27,20\n',
+    '2026-11-28T1430.csv': 'customer_id,timestamp,consumption\n1,2026-11-27,11\n1,2026-11-28,12\n',
+    '2026-11-29.csv': 'customer_id,timestamp,consumption\n1,2026-11-27,13\n2,2026-11-28,21\n',
+  });
+  const summary = await processRawData({ ...paths, workers: 2, partitions: 2 });
+  t.is(await fs.readFile(path.join(paths.outputDir, '1.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2026-11-27,13\n2026-11-28,12\n`);
+  t.is(await fs.readFile(path.join(paths.outputDir, '2.csv'), 'utf8'), `${CUSTOMER_FILE_HEADER}\n2026-11-27,20\n2026-11-28,21\n`);
+  t.is(summary.rows.corrected, 2);
+  const index = parseCustomerIndex(await fs.readFile(path.join(paths.reportDir, CUSTOMER_INDEX_FILE), 'utf8'), CUSTOMER_INDEX_FILE);
+  t.deepEqual(
+    index.map((entry) => [entry.customerId, entry.rows, new Date(entry.lastMs).toISOString()]),
     [
-      ['b.csv', '1', 'duplicate_timestamp', '4,2022-01-02,2'],
-      ['c.csv', '1', 'duplicate_timestamp', '5,2022-01-01,3'],
+      [1, 2, '2026-11-28T00:00:00.000Z'],
+      [2, 2, '2026-11-28T00:00:00.000Z'],
     ],
   );
-  t.deepEqual(summary.files.map((file) => file.quarantined), [0, 1, 1]);
+  const bytes = await fs.readFile(path.join(paths.outputDir, '1.csv'));
+  t.is(index[0]!.sha256, createHash('sha256').update(bytes).digest('hex'));
 });
