@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_PATTERN } from '../runtime/config/metric-names.js';
+import { DEFAULT_DROP_AFTER_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS, DEFAULT_RETENTION_DAYS, MAX_DATA_LIFE_DAYS } from '../runtime/config/data-life.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS } from '../runtime/config/sagemaker-limits.js';
 import { parsePublishingRules, PUBLISHING_RULE_KEYS, type PublishingRules } from '../runtime/config/publishing-rules.js';
 
@@ -47,8 +48,12 @@ export interface StackConfig {
     readonly retryAttempts: number;
     readonly maxEventAgeSeconds: number;
   };
-  /** Days before `runs/` objects and noncurrent object versions expire. */
+  /** Days before `runs/` objects expire and before the pipeline's cleanup deletes unreferenced models and history manifests. */
   readonly retentionDays: number;
+  /** Days a noncurrent object version (what cleanup and `forget` deleted or rewrote) lives before it expires. */
+  readonly noncurrentVersionDays: number;
+  /** A customer with no row this many days before the newest row leaves the manifest. */
+  readonly dropAfterDays: number;
   readonly logRetentionDays: number;
   readonly alarmEmail: string | undefined;
   /** The pipeline's metrics and the alarms on them. */
@@ -89,6 +94,8 @@ export const CONFIG_KEYS = [
   'scheduleRetryAttempts',
   'scheduleMaxEventAgeSeconds',
   'retentionDays',
+  'noncurrentVersionDays',
+  'dropAfterDays',
   'logRetentionDays',
   'alarmEmail',
   'metricsNamespace',
@@ -123,7 +130,9 @@ export const CONFIG_DEFAULTS = {
   scheduleEnabled: true,
   scheduleRetryAttempts: 2,
   scheduleMaxEventAgeSeconds: 3600,
-  retentionDays: 30,
+  retentionDays: DEFAULT_RETENTION_DAYS,
+  noncurrentVersionDays: DEFAULT_NONCURRENT_VERSION_DAYS,
+  dropAfterDays: DEFAULT_DROP_AFTER_DAYS,
   logRetentionDays: 30,
   metricsNamespace: DEFAULT_METRICS_NAMESPACE,
   alarmRejectedShare: 0.05,
@@ -232,7 +241,9 @@ export function parseStackConfig(
   const scheduleRetryAttempts = r.integer('scheduleRetryAttempts', 0, 185);
   const scheduleMaxEventAgeSeconds = r.integer('scheduleMaxEventAgeSeconds', 60, 86_400);
 
-  const retentionDays = r.integer('retentionDays', 1, 3650);
+  const retentionDays = r.integer('retentionDays', 1, MAX_DATA_LIFE_DAYS);
+  const noncurrentVersionDays = r.integer('noncurrentVersionDays', 1, MAX_DATA_LIFE_DAYS);
+  const dropAfterDays = r.integer('dropAfterDays', 1, MAX_DATA_LIFE_DAYS);
   const logRetentionDays = r.integer('logRetentionDays', 1, 3653);
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
     problems.push(`${r.key('logRetentionDays')} is ${logRetentionDays}; CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(', ')}`);
@@ -294,6 +305,8 @@ export function parseStackConfig(
       maxEventAgeSeconds: scheduleMaxEventAgeSeconds,
     },
     retentionDays,
+    noncurrentVersionDays,
+    dropAfterDays,
     logRetentionDays,
     alarmEmail,
     monitoring: { metricsNamespace, alarmRejectedShare, alarmQuarantinedShare },

@@ -45,7 +45,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
   const partition = aws.getPartitionOutput({}, { provider });
   const context: AccountContext = { partition: partition.partition, region: config.region, accountId: identity.accountId };
 
-  const storage = new Storage('storage', { bucketPrefix: names.bucketPrefix, retentionDays: config.retentionDays }, withProvider);
+  const storage = new Storage('storage', { bucketPrefix: names.bucketPrefix, retentionDays: config.retentionDays, noncurrentVersionDays: config.noncurrentVersionDays }, withProvider);
   const images = new Images('images', { repositoryName: names.repository }, withProvider).images;
   const keys = new Keys('keys', { endpointKeyAlias: names.endpointKeyAlias }, withProvider);
   const zones = aws.getAvailabilityZonesOutput({ state: 'available' }, { provider });
@@ -96,6 +96,10 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
     ...publishingRulesText(config.publishing),
     metricsNamespace: config.monitoring.metricsNamespace,
     metricsStack: pulumi.getStack(),
+    // A full retrain is a one-off: override it on the task (or run `npm start -- --retrain-all` locally).
+    fullRetrain: 'false',
+    dropAfterDays: String(config.dropAfterDays),
+    retentionDays: String(config.retentionDays),
   };
   const retraining = new Retraining(
     'retraining',

@@ -76,6 +76,13 @@ const SPECS = {
 export type HyperparameterName = keyof typeof SPECS;
 export const HYPERPARAMETER_NAMES = Object.keys(SPECS) as HyperparameterName[];
 
+/**
+ * Hyperparameters that steer the job, not the fitted model: a model trained under other values of
+ * these is the same model, so the pipeline leaves them out of the settings hash that decides
+ * whether a customer must be retrained (runtime/pipeline/training-plan.ts).
+ */
+export const JOB_ONLY_HYPERPARAMETERS: readonly HyperparameterName[] = ['run_id', 'max_failed_fraction', 'workers', 'customers_per_worker', 'customer_timeout_seconds'];
+
 /** SageMaker's SDK JSON-encodes some values (`"\"14\""`): accept both forms. */
 function unwrap(value: unknown, name: string): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);

@@ -6,14 +6,17 @@ import { policyDocument, policyJson } from '../iam.js';
 export interface StorageArgs {
   /** The bucket's name starts with this; the provider appends a unique suffix. */
   readonly bucketPrefix: string;
-  /** Days before `runs/` objects and noncurrent versions of any object expire. */
+  /** Days before `runs/` objects expire (the backstop of the pipeline's own cleanup). */
   readonly retentionDays: number;
+  /** Days before noncurrent versions of any object expire: how long deleted or erased data stays recoverable. */
+  readonly noncurrentVersionDays: number;
 }
 
 /**
  * The stack's one bucket: raw drops, runs, versioned models and manifests. Versioned, encrypted,
  * never public, owner-enforced, reachable only over TLS, with expiry for per-run scratch data and
- * old versions. Models are kept: the manifest may point at any earlier run's model.
+ * old versions. Models are not expired here: the pipeline's cleanup deletes only those no kept
+ * manifest references (a manifest may point at any earlier run's model).
  */
 export class Storage extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
@@ -50,7 +53,7 @@ export class Storage extends pulumi.ComponentResource {
     this.versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: 'Enabled' } }, parent);
     this.lifecycle = new aws.s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,
-      { bucket, rules: lifecycleRules(args.retentionDays) },
+      { bucket, rules: lifecycleRules(args.retentionDays, args.noncurrentVersionDays) },
       // Lifecycle rules on noncurrent versions need versioning in place first.
       { parent: this, dependsOn: [this.versioning] },
     );
@@ -67,7 +70,7 @@ export class Storage extends pulumi.ComponentResource {
   }
 }
 
-export function lifecycleRules(retentionDays: number): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+export function lifecycleRules(retentionDays: number, noncurrentVersionDays: number): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
   return [
     {
       id: 'expire-runs',
@@ -79,7 +82,7 @@ export function lifecycleRules(retentionDays: number): aws.types.input.s3.Bucket
       id: 'expire-noncurrent-versions',
       status: 'Enabled',
       filter: {},
-      noncurrentVersionExpiration: { noncurrentDays: retentionDays },
+      noncurrentVersionExpiration: { noncurrentDays: noncurrentVersionDays },
       expiration: { expiredObjectDeleteMarker: true },
     },
     {

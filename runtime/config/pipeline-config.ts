@@ -2,6 +2,7 @@ import { IANAZone, DateTime } from 'luxon';
 import path from 'node:path';
 import { HYPERPARAMETER_NAMES } from '../../containers/training/hyperparameters.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_PATTERN, METRICS_STACK_PATTERN } from './metric-names.js';
+import { DEFAULT_DROP_AFTER_DAYS, DEFAULT_RETENTION_DAYS, MAX_DATA_LIFE_DAYS } from './data-life.js';
 import { PIPELINE_ENV, type PipelineEnvKey } from './pipeline-env.js';
 import { parsePublishingRules, type PublishingRules } from './publishing-rules.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS, SAGEMAKER_NAME_PATTERN } from './sagemaker-limits.js';
@@ -44,6 +45,12 @@ export interface PipelineConfig {
     /** Absolute folder for `<runId>.jsonl`; undefined writes the records to stdout. */
     readonly directory: string | undefined;
   };
+  /** Retrain every customer, even those whose data and settings match their serving model's. */
+  readonly fullRetrain: boolean;
+  /** A customer whose last row is older than this many days before the data set's newest row leaves the manifest. */
+  readonly dropAfterDays: number;
+  /** Days before unreferenced model versions, run data and history manifests are deleted. */
+  readonly retentionDays: number;
 }
 
 /** Longest prefix that still leaves room for `-<runId>-process-r99` within SageMaker's 63 characters. */
@@ -74,6 +81,9 @@ export const PIPELINE_CONFIG_DEFAULTS = {
   scheduleTimezone: 'UTC',
   metricsNamespace: DEFAULT_METRICS_NAMESPACE,
   metricsStack: 'local',
+  fullRetrain: false,
+  dropAfterDays: DEFAULT_DROP_AFTER_DAYS,
+  retentionDays: DEFAULT_RETENTION_DAYS,
 } as const;
 
 /** Reads and validates the configuration; throws one `PipelineConfigError` listing every problem. */
@@ -140,6 +150,10 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     problems.push(`${PIPELINE_ENV.metricsDir} is ${JSON.stringify(metricsDir)}; expected an absolute folder path`);
   }
 
+  const fullRetrain = reader.boolean('fullRetrain', PIPELINE_CONFIG_DEFAULTS.fullRetrain);
+  const dropAfterDays = reader.integer('dropAfterDays', PIPELINE_CONFIG_DEFAULTS.dropAfterDays, 1, MAX_DATA_LIFE_DAYS);
+  const retentionDays = reader.integer('retentionDays', PIPELINE_CONFIG_DEFAULTS.retentionDays, 1, MAX_DATA_LIFE_DAYS);
+
   if (problems.length > 0) throw new PipelineConfigError(problems);
   return Object.freeze({
     bucket,
@@ -160,6 +174,9 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     scheduledTime,
     publishing,
     metrics: Object.freeze({ namespace: metricsNamespace, stack: metricsStack, directory: metricsDir }),
+    fullRetrain,
+    dropAfterDays,
+    retentionDays,
   });
 }
 

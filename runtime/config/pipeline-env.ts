@@ -46,6 +46,12 @@ export const PIPELINE_ENV = {
   metricsStack: 'FORECAST_METRICS_STACK',
   /** Absolute folder for the metric records (`<runId>.jsonl`) instead of stdout; local mode sets it. */
   metricsDir: 'FORECAST_METRICS_DIR',
+  /** `true` retrains every customer, changed or not (default `false`: only customers whose data or settings changed). */
+  fullRetrain: 'FORECAST_FULL_RETRAIN',
+  /** A customer with no row newer than this many days before the newest row of the data set leaves the manifest (default 90). */
+  dropAfterDays: 'FORECAST_DROP_AFTER_DAYS',
+  /** Days a model version, run data or history manifest is kept unless a kept manifest references it (default 30). */
+  retentionDays: 'FORECAST_RETENTION_DAYS',
 } as const;
 
 export type PipelineEnvKey = keyof typeof PIPELINE_ENV;

@@ -64,6 +64,8 @@ export interface LocalModeOptions {
   readonly retrain?: boolean;
   /** Scheduled time of the run (ISO); now when undefined. Runs ids derive from it. */
   readonly scheduledTime?: string | undefined;
+  /** Retrain every customer in the run at start, changed or not (`--retrain-all`). */
+  readonly retrainAll?: boolean;
   readonly log: (line: string) => void;
   /** Local AWS's own lines (jobs, containers, endpoints); default: `log`, indented. */
   readonly serviceLog?: (line: string) => void;
@@ -107,7 +109,7 @@ export function localSdkEnvironment(endpointUrl: string): Record<string, string>
  * plus the metrics folder, where the EMF records CloudWatch would extract from the logs are kept.
  */
 export function localPipelineEnvironment(
-  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'dataDir'>,
+  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'dataDir' | 'retrainAll'>,
 ): Record<string, string> {
   return {
     [PIPELINE_ENV.bucket]: options.bucket,
@@ -119,6 +121,7 @@ export function localPipelineEnvironment(
     [PIPELINE_ENV.trainingInstanceCount]: String(options.instances),
     [PIPELINE_ENV.metricsDir]: localMetricsDir(options.dataDir),
     ...(options.scheduledTime ? { [PIPELINE_ENV.scheduledTime]: options.scheduledTime } : {}),
+    ...(options.retrainAll ? { [PIPELINE_ENV.fullRetrain]: 'true' } : {}),
   };
 }
 
@@ -165,7 +168,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
  * `AWS_ENDPOINT_URL` points at the edge server.
  */
 export async function runLocalPipeline(
-  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'dataDir' | 'log' | 'onPipelineEvent'>,
+  options: Pick<LocalModeOptions, 'bucket' | 'endpointName' | 'instances' | 'scheduledTime' | 'dataDir' | 'retrainAll' | 'log' | 'onPipelineEvent'>,
 ): Promise<{ result: PipelineResult; timings: StepTimings }> {
   const s3 = new S3Client({});
   const sagemaker = new SageMakerClient({});
@@ -266,6 +269,8 @@ it serves them at once and leaves retraining to the nightly schedule (or --retra
   --retrain         run the pipeline before serving even when models are already published
                     (by default a restart serves the published models at once)
   --verbose         show job, container and endpoint output on the console (always in <data-dir>/logs/)
+  --retrain-all     retrain every customer in the run at start, even those whose data and
+                    training settings did not change (nightly runs retrain only those that did)
   --once            exit after the sample forecasts instead of serving
   --schedule CRON   while serving, rerun the pipeline on this node-cron schedule in
                     $${PIPELINE_ENV.scheduleTimezone} (default "${DEFAULT_NIGHTLY_CRON}", UTC); "off" disables it
@@ -310,6 +315,7 @@ export async function main(args: readonly string[]): Promise<number> {
         retrain: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         once: { type: 'boolean', default: false },
+        'retrain-all': { type: 'boolean', default: false },
         schedule: { type: 'string', default: DEFAULT_NIGHTLY_CRON },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -333,6 +339,7 @@ export async function main(args: readonly string[]): Promise<number> {
       instances: integerOption('instances', values.instances, LOCAL_DEFAULTS.instances, 1, 16),
       dataDir: values['data-dir'] ?? LOCAL_DEFAULTS.dataDir,
       localAws: { allowedOrigins: values['allow-origin'].map((origin) => checkOrigin(origin)) },
+      retrainAll: values['retrain-all'],
       bucket: LOCAL_DEFAULTS.bucket,
       endpointName: LOCAL_DEFAULTS.endpointName,
       data,
@@ -414,7 +421,7 @@ async function startAndServe(
           timezone: process.env[PIPELINE_ENV.scheduleTimezone] ?? PIPELINE_CONFIG_DEFAULTS.scheduleTimezone,
           log: say,
           run: async (scheduledTime) => {
-            const { result: next } = await runLocalPipeline({ ...options, scheduledTime });
+            const { result: next } = await runLocalPipeline({ ...options, scheduledTime, retrainAll: false });
             say(`nightly schedule: run ${next.runId} ${next.publishOutcome}, ${Object.keys(next.manifest.models).length} customers in the manifest`);
           },
         })

@@ -10,6 +10,19 @@ export function customerDataPrefix(runId: string): string {
   return `${runPrefix(runId)}customer-data/`;
 }
 
+/**
+ * The training channel: a SageMaker ManifestFile listing the customer files this run retrains (a
+ * subset of `customer-data/`), so ShardedByS3Key spreads only the customers that changed.
+ */
+export function trainingChannelKey(runId: string): string {
+  return `${runPrefix(runId)}training-channel.json`;
+}
+
+/** The run's training plan (who trains, who carries over, who leaves), kept so a rerun resumes the same plan. */
+export function trainingPlanKey(runId: string): string {
+  return `${runPrefix(runId)}training-plan.json`;
+}
+
 export function processingReportPrefix(runId: string): string {
   return `${runPrefix(runId)}processing-report/`;
 }

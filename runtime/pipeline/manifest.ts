@@ -35,6 +35,10 @@ export interface ManifestEntry {
   /** ISO time the model was trained. */
   readonly trainedAt: string;
   readonly metrics: ModelMetrics;
+  /** SHA-256 of the customer file the model was fitted on (the artifact's `source.sha256`). */
+  readonly sourceSha256?: string;
+  /** Hash of the settings the model was trained with (`trainingSettingsHash`); a customer whose data and settings hash the same is not retrained. */
+  readonly settingsHash?: string;
 }
 
 /** What a rollback manifest records about itself (`npm run rollback`). */
@@ -122,7 +126,16 @@ function parseEntry(value: unknown, where: string): ManifestEntry {
     runId: expectString(entry.runId, `${where}.runId`),
     trainedAt: expectString(entry.trainedAt, `${where}.trainedAt`),
     metrics,
+    ...(entry.sourceSha256 === undefined ? {} : { sourceSha256: expectHash(entry.sourceSha256, `${where}.sourceSha256`) }),
+    ...(entry.settingsHash === undefined ? {} : { settingsHash: expectHash(entry.settingsHash, `${where}.settingsHash`) }),
   };
+}
+
+function expectHash(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) {
+    throw new ManifestError(`${where} is ${describe(value)}; expected a SHA-256 as 64 lowercase hex digits`);
+  }
+  return value;
 }
 
 function expectObject(value: unknown, where: string): Record<string, unknown> {
@@ -147,7 +160,8 @@ function describe(value: unknown): string {
 
 /**
  * The manifest a run publishes: every customer with a new valid model points at it; a customer whose
- * new model is missing or invalid keeps its entry from the previous manifest (if it had one).
+ * new model is missing or invalid keeps its entry from the previous manifest (if it had one); a
+ * customer in `remove` (one who left) has no entry.
  */
 export function mergeManifest(args: {
   readonly previous: Manifest | undefined;
@@ -155,8 +169,10 @@ export function mergeManifest(args: {
   readonly publishedAt: string;
   readonly endpointName: string;
   readonly fresh: Readonly<Record<string, ManifestEntry>>;
+  readonly remove?: readonly string[];
 }): Manifest {
   const models: Record<string, ManifestEntry> = { ...(args.previous?.models ?? {}), ...args.fresh };
+  for (const customerId of args.remove ?? []) delete models[customerId];
   const sorted = Object.fromEntries(Object.entries(models).sort(([a], [b]) => compareCustomerIds(a, b)));
   return {
     formatVersion: MANIFEST_FORMAT_VERSION,

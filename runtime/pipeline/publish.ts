@@ -38,6 +38,8 @@ export async function publishManifest(args: {
   readonly runId: string;
   readonly endpointName: string;
   readonly fresh: Readonly<Record<string, ManifestEntry>>;
+  /** Customers who left: their entries are not carried over. */
+  readonly remove?: readonly string[];
   readonly now: () => Date;
 }): Promise<PublishResult> {
   const { s3, bucket, runId } = args;
@@ -58,6 +60,7 @@ export async function publishManifest(args: {
       publishedAt: args.now().toISOString(),
       endpointName: args.endpointName,
       fresh: args.fresh,
+      ...(args.remove === undefined ? {} : { remove: args.remove }),
     });
     await writeJson(s3, bucket, historyKey, manifest);
     wroteHistory = true;

@@ -1,6 +1,7 @@
 import type { JobOutcome } from './jobs.js';
 import type { PublishOutcome } from './publish.js';
 import type { ManifestEntry } from './manifest.js';
+import type { RetrainReason } from './training-plan.js';
 import type { ModelFailure } from './validation.js';
 import type { CustomerOutcome, DecisionCounts } from './decisions.js';
 import type { QuarantineShare, StaleModel } from './stop-rules.js';
@@ -70,6 +71,20 @@ export interface RunReport {
   readonly quarantine?: QuarantineShare;
   /** The warm switch: models loaded on the endpoint before the manifest flipped. */
   readonly warm?: { readonly models: number; readonly seconds: number; readonly failures: number };
+  /** Raw rows whose value a later drop replaced (the processing summary's `rows.corrected`). */
+  readonly corrections?: number;
+  /** Who was retrained and why (runtime/pipeline/training-plan.ts). */
+  readonly retraining?: {
+    readonly fullRetrain: boolean;
+    readonly trained: number;
+    readonly reasons: Readonly<Record<RetrainReason, number>>;
+    /** Customers in the data with no recent row and no model: neither trained nor served. */
+    readonly inactive: number;
+    /** The data set's newest row, the reference of the drop-after window. */
+    readonly newestRow?: string;
+    /** The training channel's manifest file, when anything was trained. */
+    readonly channel?: string;
+  };
 }
 
 export interface MetricsReport {

@@ -10,6 +10,7 @@ import {
   processingReportPrefix,
   runModelsPrefix,
   s3Uri,
+  trainingChannelKey,
   trainingOutputPrefix,
 } from './bucket-layout.js';
 import { jobName } from './run-id.js';
@@ -104,8 +105,9 @@ export function buildTrainingJobRequest(config: PipelineConfig, runId: string, a
         ChannelName: TRAINING_CHANNEL,
         DataSource: {
           S3DataSource: {
-            S3DataType: 'S3Prefix',
-            S3Uri: s3Uri(bucket, customerDataPrefix(runId)),
+            // The customers to retrain, listed by `buildTrainingChannelManifest`.
+            S3DataType: 'ManifestFile',
+            S3Uri: s3Uri(bucket, trainingChannelKey(runId)),
             // Each instance gets its own customers: one CSV object per customer.
             S3DataDistributionType: 'ShardedByS3Key',
           },
@@ -126,6 +128,15 @@ export function buildTrainingJobRequest(config: PipelineConfig, runId: string, a
     // Every finished model is a checkpoint: a retried or interrupted job restores them and skips those customers.
     CheckpointConfig: { S3Uri: s3Uri(bucket, runModelsPrefix(runId)), LocalPath: CHECKPOINT_LOCAL_PATH },
   };
+}
+
+/**
+ * The training channel's manifest file (SageMaker's ManifestFile format): the run's customer-data
+ * prefix, then one `<customerId>.csv` per customer to train.
+ */
+export function buildTrainingChannelManifest(bucket: string, runId: string, customerIds: readonly string[]): [{ prefix: string }, ...string[]] {
+  if (customerIds.length === 0) throw new RangeError(`The training channel of run ${runId} lists no customer; a run with nothing to train starts no training job`);
+  return [{ prefix: s3Uri(bucket, customerDataPrefix(runId)) }, ...customerIds.map((id) => `${id}.csv`)];
 }
 
 function validateHyperparameters(hyperparameters: Readonly<Record<string, string>>): void {

@@ -3,8 +3,9 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { DateTime } from 'luxon';
 import type { PipelineConfig } from '../config/pipeline-config.js';
+import { CUSTOMER_INDEX_FILE, parseCustomerIndex } from '../../containers/processing/customer-index.js';
 import { SUMMARY_FILE, type ProcessingSummary } from '../../containers/processing/process-raw-data.js';
-import { customerDataPrefix, customerIdOfKey, lastingReportKey, processingReportPrefix, reportKey, runModelsPrefix } from './bucket-layout.js';
+import { customerIdOfKey, lastingReportKey, processingReportPrefix, reportKey, runModelsPrefix, s3Uri, trainingChannelKey, trainingPlanKey } from './bucket-layout.js';
 import { countDecisions, type CustomerOutcome } from './decisions.js';
 import { gateRun } from './gate.js';
 import { writeEmfRecords } from './emf-output.js';
@@ -19,17 +20,19 @@ import {
 import { CURRENT_MANIFEST_KEY, parseManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { publishManifest, type PublishOutcome } from './publish.js';
 import { summarizeMetrics, type PipelineStep, type RunReport, type StepReport } from './report.js';
-import { buildProcessingJobRequest, buildTrainingJobRequest, PROCESSING_MAX_RUNTIME_SECONDS } from './requests.js';
+import { buildProcessingJobRequest, buildTrainingChannelManifest, buildTrainingJobRequest, PROCESSING_MAX_RUNTIME_SECONDS } from './requests.js';
 import { deriveRunId } from './run-id.js';
 import { runMetricRecords } from './run-metrics.js';
 import { listKeys, readTextIfExists, writeJson } from './s3-objects.js';
 import { checkDecisions, checkQuarantine, staleModels, type QuarantineShare, type StaleReport } from './stop-rules.js';
+import { parseStoredPlan, planTraining, storedPlan, trainingSettingsHash, unchangedOutcomes, type TrainingPlan } from './training-plan.js';
 import { FAILURE_CODES, sampleOf, validateRun, type ValidationResult } from './validation.js';
 import { warmModels, type WarmResult } from './warm.js';
 import { systemClock, type BackoffOptions, type Clock } from './waiter.js';
 
 /**
- * One nightly run: processing → (stop if too many rows were quarantined) → training → validation →
+ * One nightly run: processing → (stop if too many rows were quarantined) → training (only the
+ * customers whose data or settings changed, see training-plan.ts) → validation →
  * gate → (stop if too many customers were rejected or failed) → warming → publishing, then the
  * report (stale models fail the run after publishing: withholding the accepted models would only
  * make tomorrow's models older). The SDK
@@ -108,6 +111,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   let outcomes: CustomerOutcome[] | undefined;
   let warm: WarmResult | undefined;
   let stale: StaleReport | undefined;
+  let plan: TrainingPlan | undefined;
+  let corrections: number | undefined;
   let published: { outcome: PublishOutcome; manifest: Manifest; keptPrevious: readonly string[] } | undefined;
 
   const step = async <T>(name: PipelineStep, work: () => Promise<T>, describe: (result: T) => { summary: string; report?: Partial<StepReport> }) => {
@@ -152,7 +157,9 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           ...jobEvents('processing'),
           timeoutMs: (PROCESSING_MAX_RUNTIME_SECONDS + WAIT_SLACK_SECONDS) * 1000,
         });
-        const checked = checkQuarantine((await readProcessingSummary(deps, config.bucket, runId)).rows, rules);
+        const summary = await readProcessingSummary(deps, config.bucket, runId);
+        corrections = summary.rows.corrected;
+        const checked = checkQuarantine(summary.rows, rules);
         quarantine = checked.quarantine;
         if (checked.stop) throw checked.stop;
         return result;
@@ -160,36 +167,50 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       jobReport,
     );
 
-    const customerCount = await countKeys(deps, config.bucket, customerDataPrefix(runId), '.csv');
+    const settingsHash = trainingSettingsHash(config.training.hyperparameters);
+    const currentPlan = await planRun(settingsHash);
+    plan = currentPlan;
+    const toTrain = currentPlan.train;
     const { StoppingCondition: stopping } = buildTrainingJobRequest(config, runId);
     const trainingLimit = stopping?.MaxWaitTimeInSeconds ?? stopping?.MaxRuntimeInSeconds ?? config.training.maxRuntimeSeconds;
     await step(
       'training',
-      () =>
-        runJobStep(
+      async () => {
+        if (toTrain.length === 0) return undefined;
+        await writeJson(deps.s3, config.bucket, trainingChannelKey(runId), buildTrainingChannelManifest(config.bucket, runId, toTrain));
+        return runJobStep(
           trainingJobAdapter(
             deps.sagemaker,
             (attempt) => buildTrainingJobRequest(config, runId, attempt),
-            async () => `${await countKeys(deps, config.bucket, runModelsPrefix(runId), '.tar.gz')}/${customerCount} models`,
+            async () => `${await countKeys(deps, config.bucket, runModelsPrefix(runId), '.tar.gz')}/${toTrain.length} models`,
           ),
           { ...waitOptions, ...jobEvents('training'), timeoutMs: (trainingLimit + WAIT_SLACK_SECONDS) * 1000 },
-        ),
-      jobReport,
+        );
+      },
+      (result) => {
+        const planned = describePlan(currentPlan);
+        if (result === undefined) return { summary: `nothing to train: ${planned}` };
+        const job = jobReport(result);
+        return { ...job, summary: `${job.summary}: ${planned}` };
+      },
     );
 
     validation = await step(
       'validation',
-      () =>
-        validateRun({
-          s3: deps.s3,
-          runtime: deps.runtime,
-          bucket: config.bucket,
-          runId,
-          endpointName: config.endpointName,
-          sampleSize: options.validationSampleSize ?? DEFAULT_VALIDATION_SAMPLE_SIZE,
-          horizonDays: rules.gateHorizonDays,
-          onProgress: (checked, total) => emit({ type: 'validation-progress', checked, total }),
-        }),
+      async () =>
+        toTrain.length === 0
+          ? { customers: 0, modelsFound: 0, valid: {}, evidence: {}, failures: [], sampled: [] }
+          : validateRun({
+              s3: deps.s3,
+              runtime: deps.runtime,
+              bucket: config.bucket,
+              runId,
+              endpointName: config.endpointName,
+              customers: toTrain,
+              horizonDays: rules.gateHorizonDays,
+              sampleSize: options.validationSampleSize ?? DEFAULT_VALIDATION_SAMPLE_SIZE,
+              onProgress: (checked, total) => emit({ type: 'validation-progress', checked, total }),
+            }),
       (result) => ({
         summary:
           `${Object.keys(result.valid).length}/${result.customers} models valid, ` +
@@ -244,7 +265,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     );
     published = await step(
       'publishing',
-      () => publishManifest({ s3: deps.s3, bucket: config.bucket, runId, endpointName: config.endpointName, fresh: accepted, now: () => new Date(clock.now()) }),
+      () => {
+        const fresh: Record<string, ManifestEntry> = {};
+        for (const [customerId, entry] of Object.entries(accepted)) fresh[customerId] = { ...entry, settingsHash };
+        const leaving = currentPlan.dropped.map((outcome) => outcome.customerId);
+        return publishManifest({ s3: deps.s3, bucket: config.bucket, runId, endpointName: config.endpointName, fresh, remove: leaving, now: () => new Date(clock.now()) });
+      },
       (result) => ({
         summary: `${result.outcome}: ${Object.keys(result.manifest.models).length} customers in the manifest, ${result.keptPrevious.length} kept an older model`,
         report: { outcome: result.outcome },
@@ -265,6 +291,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
 
   function buildReport(status: 'succeeded' | 'failed', error?: unknown): RunReport {
     const finished = clock.now();
+    // The gate decides for the customers this run trained; the plan for those it carried over or dropped.
+    const decided: CustomerOutcome[] = [...(outcomes ?? []), ...(plan ? [...unchangedOutcomes(plan), ...plan.dropped] : [])];
     return {
       formatVersion: 1,
       runId,
@@ -276,6 +304,19 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       bucket: config.bucket,
       endpointName: config.endpointName,
       steps,
+      ...(corrections === undefined ? {} : { corrections }),
+      ...(plan
+        ? {
+            retraining: {
+              fullRetrain: config.fullRetrain,
+              trained: plan.train.length,
+              reasons: plan.reasons,
+              inactive: plan.inactive,
+              ...(plan.newestRow === undefined ? {} : { newestRow: plan.newestRow }),
+              ...(plan.train.length > 0 ? { channel: s3Uri(config.bucket, trainingChannelKey(runId)) } : {}),
+            },
+          }
+        : {}),
       ...(validation
         ? {
             counts: {
@@ -293,13 +334,38 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
             metrics: summarizeMetrics(Object.values(validation.valid)),
           }
         : {}),
-      ...(outcomes ? { decisions: countDecisions(outcomes), outcomes: outcomes.filter((o) => o.decision !== 'accepted') } : {}),
+      ...(outcomes || plan ? { decisions: countDecisions(decided), outcomes: decided.filter((o) => o.decision !== 'accepted') } : {}),
       ...(quarantine ? { quarantine } : {}),
       ...(warm ? { warm: { models: warm.models, seconds: warm.seconds, failures: warm.failures.length } } : {}),
       ...(stale
         ? { stale: { maxModelAgeDays: stale.maxModelAgeDays, customers: stale.customers }, ...(stale.oldestModelAgeDays !== undefined ? { oldestModelAgeDays: stale.oldestModelAgeDays } : {}) }
         : {}),
     };
+  }
+
+  /**
+   * The run's training plan: computed once from the processing job's customer index and the serving
+   * manifest, and stored, so a rerun of the night resumes the same training job on the
+   * same channel even after its first invocation has published.
+   */
+  async function planRun(settingsHash: string): Promise<TrainingPlan> {
+    const reportPrefix = processingReportPrefix(runId);
+    const storedText = await readTextIfExists(deps.s3, config.bucket, trainingPlanKey(runId));
+    const stored = storedText === undefined ? undefined : parseStoredPlan(storedText, `s3://${config.bucket}/${trainingPlanKey(runId)}`);
+    if (stored !== undefined && stored.settingsHash === settingsHash && stored.fullRetrain === config.fullRetrain) return stored.plan;
+    const indexKey = `${reportPrefix}${CUSTOMER_INDEX_FILE}`;
+    const indexText = await readTextIfExists(deps.s3, config.bucket, indexKey);
+    if (indexText === undefined) throw new Error(`The processing step wrote no customer index at s3://${config.bucket}/${indexKey}: nothing to train or publish`);
+    const currentText = await readTextIfExists(deps.s3, config.bucket, CURRENT_MANIFEST_KEY);
+    const planned = planTraining({
+      index: parseCustomerIndex(indexText, `s3://${config.bucket}/${indexKey}`),
+      current: currentText === undefined ? undefined : parseManifest(currentText, `s3://${config.bucket}/${CURRENT_MANIFEST_KEY}`),
+      settingsHash,
+      fullRetrain: config.fullRetrain,
+      dropAfterDays: config.dropAfterDays,
+    });
+    await writeJson(deps.s3, config.bucket, trainingPlanKey(runId), storedPlan(planned, settingsHash, config.fullRetrain));
+    return planned;
   }
 
   async function writeReport(report: RunReport): Promise<void> {
@@ -334,6 +400,15 @@ function errorReport(error: unknown): { name: string; message: string; code?: st
     message: (error as Error)?.message ?? String(error),
     ...(typeof code === 'string' ? { code } : {}),
   };
+}
+
+/** One line on who trains and why. */
+function describePlan(plan: TrainingPlan): string {
+  const why = Object.entries(plan.reasons)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(', ');
+  return `${plan.train.length} customers to train${why ? ` (${why})` : ''}, ${Object.keys(plan.unchanged).length} unchanged, ${plan.dropped.length} dropped`;
 }
 
 async function countKeys(deps: PipelineDeps, bucket: string, prefix: string, extension: string): Promise<number> {

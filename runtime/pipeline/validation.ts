@@ -55,6 +55,8 @@ export interface ValidationOptions {
   readonly bucket: string;
   readonly runId: string;
   readonly endpointName: string;
+  /** The customers this run trained; default every customer the processing step wrote data for. */
+  readonly customers?: readonly string[];
   /** How many new models to invoke through the endpoint. */
   readonly sampleSize: number;
   /** Days ahead asked of each sampled model. */
@@ -79,10 +81,10 @@ export async function validateRun(options: ValidationOptions): Promise<Validatio
   const { s3, bucket, runId } = options;
   const dataPrefix = customerDataPrefix(runId);
   const modelsPrefix = runModelsPrefix(runId);
-  const customers = (await listKeys(s3, bucket, dataPrefix))
-    .map((key) => customerIdOfKey(key, dataPrefix, '.csv'))
-    .filter((id): id is string => id !== undefined)
-    .sort(compareCustomerIds);
+  const customers = [
+    ...(options.customers ??
+      (await listKeys(s3, bucket, dataPrefix)).map((key) => customerIdOfKey(key, dataPrefix, '.csv')).filter((id): id is string => id !== undefined)),
+  ].sort(compareCustomerIds);
   if (customers.length === 0) {
     throw new RunStopError(STOP_CODES.noValidModels, `The processing step wrote no customer data under s3://${bucket}/${dataPrefix}: nothing to validate or publish`);
   }
@@ -135,6 +137,7 @@ async function checkModel(
         runId,
         trainedAt: model.trainedAt,
         metrics: { ...model.metrics },
+        ...(model.source === undefined ? {} : { sourceSha256: model.source.sha256 }),
       },
       evidence: await challengerEvidence(model, options.horizonDays),
     };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { isNotFound, type InternalS3 } from '../s3/internal-client.js';
 import { distributeKeys, relativeKey, type DistributionType } from './data-distribution.js';
-import type { S3Location } from './validation.js';
+import { parseS3Uri, type S3Location } from './validation.js';
 
 /** What every job run needs from the server. */
 export interface JobContext {
@@ -69,6 +69,63 @@ export function fileForKey(dir: string, relative: string, object: string): strin
     throw new Error(`ClientError: cannot download ${object}: its key has an empty, "." or ".." path segment, which has no file under the input folder`);
   }
   return path.join(dir, ...segments);
+}
+
+/**
+ * The objects a ManifestFile data source names: SageMaker's format is a JSON array whose first
+ * element is `{"prefix": "s3://bucket/prefix/"}` and whose other elements are suffixes appended to
+ * it. Each object lands under the channel at its suffix. Every problem is a ClientError naming the
+ * manifest, as SageMaker fails the job.
+ */
+export async function readManifestFile(s3: InternalS3, manifest: S3Location): Promise<{ bucket: string; objects: { key: string; relative: string }[] }> {
+  const where = `the manifest file s3://${manifest.bucket}/${manifest.key}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(await s3.getBytes(manifest.bucket, manifest.key)).toString('utf8'));
+  } catch (error) {
+    if (isNotFound(error)) throw new Error(`ClientError: ${where} does not exist`);
+    throw new Error(`ClientError: ${where} is not valid JSON: ${(error as Error).message}`);
+  }
+  const [head, ...suffixes] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
+  const prefix = typeof head === 'object' && head !== null ? (head as { prefix?: unknown }).prefix : undefined;
+  const location = typeof prefix === 'string' ? parseS3Uri(prefix) : undefined;
+  if (location === undefined || location.bucket === '') {
+    throw new Error(`ClientError: ${where} must be a JSON array starting with {"prefix": "s3://bucket/prefix/"}`);
+  }
+  const objects = suffixes.map((suffix, i) => {
+    if (typeof suffix !== 'string' || suffix === '') {
+      throw new Error(`ClientError: ${where} element ${i + 2} is ${JSON.stringify(suffix)}; expected a key suffix`);
+    }
+    return { key: `${location.key}${suffix}`, relative: suffix };
+  });
+  if (objects.length === 0) throw new Error(`ClientError: ${where} lists no object`);
+  return { bucket: location.bucket, objects };
+}
+
+/**
+ * Downloads the objects a manifest file lists to every host's folder with the given distribution
+ * (ShardedByS3Key deals the listed objects as it deals a prefix's); returns each host's count.
+ */
+export async function downloadManifestInput(
+  s3: InternalS3,
+  manifest: S3Location,
+  distribution: DistributionType,
+  hosts: readonly string[],
+  destination: (host: string) => string,
+): Promise<Map<string, number>> {
+  const { bucket, objects } = await readManifestFile(s3, manifest);
+  const relativeOf = new Map(objects.map((object) => [object.key, object.relative]));
+  const shards = distributeKeys([...relativeOf.keys()], hosts, distribution);
+  const work = [...shards].flatMap(([host, hostKeys]) => hostKeys.map((key) => ({ host, key })));
+  await mapLimit(work, 16, async ({ host, key }) => {
+    try {
+      await s3.download(bucket, key, fileForKey(destination(host), relativeOf.get(key)!, `s3://${bucket}/${key}`));
+    } catch (error) {
+      if (isNotFound(error)) throw new Error(`ClientError: s3://${bucket}/${key}, listed in s3://${manifest.bucket}/${manifest.key}, does not exist`);
+      throw error;
+    }
+  });
+  return new Map([...shards].map(([host, hostKeys]) => [host, hostKeys.length]));
 }
 
 /** Every regular file under `dir`, as paths relative to it with `/` separators. */

@@ -234,7 +234,10 @@ export function validateCreateTrainingJob(input: Record<string, unknown>): void 
       check.custom(source !== undefined, `Local mode supports S3DataSource channels only; channel ${String(channel.ChannelName)} has none.`);
       if (!check.object(source, `${at}.DataSource.S3DataSource`)) return;
       check.string(source.S3DataType, `${at}.DataSource.S3DataSource.S3DataType`, { required: true, oneOf: ['ManifestFile', 'S3Prefix', 'AugmentedManifestFile', 'Converse'] });
-      check.custom(source.S3DataType === undefined || source.S3DataType === 'S3Prefix', `Local mode supports S3DataType S3Prefix only; channel ${String(channel.ChannelName)} has ${String(source.S3DataType)}.`);
+      check.custom(
+        source.S3DataType === undefined || source.S3DataType === 'S3Prefix' || source.S3DataType === 'ManifestFile',
+        `Local mode supports S3DataType S3Prefix and ManifestFile only; channel ${String(channel.ChannelName)} has ${String(source.S3DataType)}.`,
+      );
       check.string(source.S3Uri, `${at}.DataSource.S3DataSource.S3Uri`, { required: true, max: 1024, pattern: S3_URI_PATTERN });
       check.string(source.S3DataDistributionType, `${at}.DataSource.S3DataSource.S3DataDistributionType`, { oneOf: ['FullyReplicated', 'ShardedByS3Key'] });
       check.string(channel.CompressionType, `${at}.CompressionType`, { oneOf: ['None', 'Gzip'] });

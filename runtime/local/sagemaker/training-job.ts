@@ -6,7 +6,7 @@ import { containerCommand } from './container-command.js';
 import type { DistributionType } from './data-distribution.js';
 import { describeExit, InstanceProcess, type InstanceExit } from './instance-process.js';
 import { containerPathToLocal, hostNames, instanceBaseDir, writeTrainingConfig } from './instance-layout.js';
-import { downloadInput, epochSeconds, readHead, tarFolder, type JobContext } from './job-support.js';
+import { downloadInput, downloadManifestInput, epochSeconds, readHead, tarFolder, type JobContext } from './job-support.js';
 import { parseS3Uri } from './validation.js';
 
 /** The stored form of a training job: DescribeTrainingJob's response (timestamps in epoch seconds). */
@@ -144,7 +144,8 @@ export class TrainingRun {
       for (const channel of r.InputDataConfig) {
         const source = parseS3Uri(channel.DataSource.S3DataSource.S3Uri);
         if (!source) throw new Error(`ClientError: channel ${channel.ChannelName} has S3Uri ${channel.DataSource.S3DataSource.S3Uri}, not s3://bucket/prefix`);
-        const counts = await downloadInput(this.ctx.s3, source, channel.DataSource.S3DataSource.S3DataDistributionType ?? 'FullyReplicated', hosts, (host) =>
+        const download = channel.DataSource.S3DataSource.S3DataType === 'ManifestFile' ? downloadManifestInput : downloadInput;
+        const counts = await download(this.ctx.s3, source, channel.DataSource.S3DataSource.S3DataDistributionType ?? 'FullyReplicated', hosts, (host) =>
           sagemakerPaths(base(host)).channel(channel.ChannelName),
         );
         this.ctx.log(`[${r.TrainingJobName}] channel ${channel.ChannelName}: ${[...counts].map(([h, n]) => `${h} ${n} objects`).join(', ')}`);

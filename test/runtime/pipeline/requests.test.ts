@@ -1,7 +1,7 @@
 import test from 'ava';
 import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
 import { readPipelineConfig } from '../../../runtime/config/pipeline-config.js';
-import { buildProcessingJobRequest, buildTrainingJobRequest } from '../../../runtime/pipeline/requests.js';
+import { buildProcessingJobRequest, buildTrainingChannelManifest, buildTrainingJobRequest } from '../../../runtime/pipeline/requests.js';
 import { SAGEMAKER_NAME_PATTERN as JOB_NAME_PATTERN } from '../../../runtime/config/sagemaker-limits.js';
 
 const env = {
@@ -47,15 +47,21 @@ test('processing reads the raw prefix and writes customer data and its report un
   t.is(buildProcessingJobRequest(readPipelineConfig(env), runId, 3).ProcessingJobName, 'forecast-20261126-0200-process-r3');
 });
 
-test('training shards the customer data over N instances and checkpoints models under models/<runId>/', (t) => {
+test('training shards the customers listed in the run channel manifest over N instances and checkpoints models under models/<runId>/', (t) => {
   const request = buildTrainingJobRequest(readPipelineConfig(env), runId);
   t.is(request.TrainingJobName, 'forecast-20261126-0200-train');
   t.deepEqual(request.AlgorithmSpecification, { TrainingImage: env[PIPELINE_ENV.trainingImage], TrainingInputMode: 'File' });
   t.deepEqual(request.InputDataConfig?.[0]?.DataSource?.S3DataSource, {
-    S3DataType: 'S3Prefix',
-    S3Uri: 's3://forecast-dev/runs/20261126-0200/customer-data/',
+    S3DataType: 'ManifestFile',
+    S3Uri: 's3://forecast-dev/runs/20261126-0200/training-channel.json',
     S3DataDistributionType: 'ShardedByS3Key',
   });
+  t.deepEqual(buildTrainingChannelManifest('forecast-dev', runId, ['3', '17']), [
+    { prefix: 's3://forecast-dev/runs/20261126-0200/customer-data/' },
+    '3.csv',
+    '17.csv',
+  ]);
+  t.throws(() => buildTrainingChannelManifest('forecast-dev', runId, []), { message: /lists no customer/ });
   t.is(request.InputDataConfig?.[0]?.ChannelName, 'train');
   t.is(request.ResourceConfig?.InstanceCount, 3);
   t.deepEqual(request.CheckpointConfig, { S3Uri: 's3://forecast-dev/models/20261126-0200/', LocalPath: '/opt/ml/checkpoints' });

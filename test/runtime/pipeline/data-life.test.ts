@@ -1,0 +1,120 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { readModelArchive } from '../../../containers/shared/model-artifact.js';
+import { createForecastClient } from '../../../runtime/client/forecast-client.js';
+import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
+import { datasetChunks, type DatasetOptions } from '../../../runtime/dataset/generator.js';
+import { localPipelineEnvironment } from '../../../runtime/local/main.js';
+import { modelKey, runModelsPrefix, trainingChannelKey } from '../../../runtime/pipeline/bucket-layout.js';
+import type { RunReport } from '../../../runtime/pipeline/report.js';
+import { runPipeline } from '../../../runtime/pipeline/run-pipeline.js';
+import { downloadToFile, listKeys } from '../../../runtime/pipeline/s3-objects.js';
+import { startLocalPipeline, type LocalPipeline } from './local-pipeline.js';
+
+/**
+ * The data's life in local mode with the real SDK: corrections arriving in later drops, nights that
+ * retrain only the customers whose data changed, and customers who stop sending data.
+ */
+
+const FAST_POLL = { minDelayMs: 100, maxDelayMs: 500 };
+/** Heavy scenarios: several nights of real training on a shared machine. */
+const SCENARIO_TIMEOUT_MS = 15 * 60_000;
+
+function rows(options: Partial<DatasetOptions>): string[] {
+  return [...datasetChunks(options)].join('').trimEnd().split('\n').slice(1);
+}
+
+async function putDrop(local: LocalPipeline, key: string, lines: readonly string[]): Promise<void> {
+  const body = `customer_id,timestamp,consumption\n${lines.join('\n')}\n`;
+  await local.deps.s3.send(new PutObjectCommand({ Bucket: local.bucket, Key: key, Body: body, ContentType: 'text/csv' }));
+}
+
+async function night(local: LocalPipeline, scheduledTime: string, overrides: Record<string, string> = {}) {
+  const result = await runPipeline({ config: local.config({ [PIPELINE_ENV.scheduledTime]: scheduledTime, ...overrides }), deps: local.deps, backoff: FAST_POLL });
+  const report = JSON.parse(await local.getText(`runs/${result.runId}/report.json`)) as RunReport;
+  return { ...result, report };
+}
+
+async function modelIds(local: LocalPipeline, runId: string): Promise<string[]> {
+  const prefix = runModelsPrefix(runId);
+  return (await listKeys(local.deps.s3, local.bucket, prefix)).map((key) => key.slice(prefix.length).replace(/\.tar\.gz$/, '')).sort((a, b) => Number(a) - Number(b));
+}
+
+test.serial('a later drop corrects 10 values and the model is fitted on them; a timestamp repeated inside one drop is quarantined', async (t) => {
+  t.timeout(SCENARIO_TIMEOUT_MS);
+  const local = await startLocalPipeline(t);
+  const first = rows({ customers: 3, days: 100 });
+  const repeated = first.find((row) => row.startsWith('2,2022-03-01,'))!;
+  await putDrop(local, 'raw/2026-11-25.csv', [...first, '2,2022-03-01,1234.5']);
+  const corrected = Array.from({ length: 10 }, (_, i) => `1,2022-03-${String(i + 1).padStart(2, '0')},4321.25`);
+  await putDrop(local, 'raw/2026-11-25T1430.csv', corrected);
+
+  const run = await night(local, '2026-11-26T01:00:00Z');
+  t.is(run.report.corrections, 10);
+  t.deepEqual(Object.keys(run.manifest.models), ['0', '1', '2']);
+  const quarantine = await local.getText(`runs/${run.runId}/processing-report/quarantine.csv`);
+  t.deepEqual(
+    quarantine.trimEnd().split('\n').slice(1).map((line) => line.split(',').slice(0, 3)),
+    [['2026-11-25.csv', String(first.length + 2), 'duplicate_timestamp']],
+  );
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'data-life-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'model.tar.gz');
+  await downloadToFile(local.deps.s3, local.bucket, modelKey(run.runId, '1'), file);
+  const model = await readModelArchive(file);
+  t.is(model.history.y.filter((y) => y === 4321.25).length, 10, 'the model is fitted on the corrected values');
+  await downloadToFile(local.deps.s3, local.bucket, modelKey(run.runId, '2'), file);
+  const kept = Number(repeated.split(',')[2]);
+  t.true((await readModelArchive(file)).history.y.includes(kept), 'the drop keeps its first row at a repeated timestamp');
+});
+
+test.serial('a second night trains only the 5 of 50 customers with new rows, --retrain-all trains all 50, and customers without recent rows leave', async (t) => {
+  t.timeout(SCENARIO_TIMEOUT_MS);
+  const local = await startLocalPipeline(t);
+  const customers = 50;
+  await putDrop(local, 'raw/2026-11-25.csv', rows({ customers, days: 100, noise: 0.02 }));
+  const one = await night(local, '2026-11-26T01:00:00Z');
+  t.is((await modelIds(local, one.runId)).length, customers);
+  t.is(one.report.decisions?.unchanged, 0);
+
+  // Three more days for five customers only.
+  const changed = ['3', '11', '19', '27', '44'];
+  const later = rows({ customers, days: 103, noise: 0.02 }).filter((row) => row > '' && changed.includes(row.split(',')[0]!) && row.split(',')[1]! > '2022-04-10');
+  t.is(later.length, 15);
+  await putDrop(local, 'raw/2026-11-26.csv', later);
+  const two = await night(local, '2026-11-27T01:00:00Z');
+  const channel = JSON.parse(await local.getText(trainingChannelKey(two.runId))) as unknown[];
+  t.deepEqual(channel, [{ prefix: `s3://${local.bucket}/runs/${two.runId}/customer-data/` }, ...changed.map((id) => `${id}.csv`)]);
+  t.deepEqual(await modelIds(local, two.runId), changed, 'exactly the changed customers were trained');
+  t.like(two.report.retraining, { trained: 5, reasons: { new: 0, data: 5, settings: 0, forced: 0 } });
+  const unchanged = (two.report.outcomes ?? []).filter((o) => o.decision === 'unchanged');
+  t.is(unchanged.length, 45);
+  t.true(unchanged.every((o) => o.servedRunId === one.runId && !changed.includes(o.customerId)));
+  for (const [id, entry] of Object.entries(two.manifest.models)) {
+    if (changed.includes(id)) t.is(entry.runId, two.runId);
+    else t.deepEqual(entry, one.manifest.models[id]);
+  }
+
+  // A full retrain, as `npm start -- --retrain-all` asks for it.
+  const retrainAll = localPipelineEnvironment({ bucket: local.bucket, endpointName: local.endpointName, instances: 2, retrainAll: true });
+  const three = await night(local, '2026-11-28T01:00:00Z', { [PIPELINE_ENV.fullRetrain]: retrainAll[PIPELINE_ENV.fullRetrain]! });
+  t.is((await modelIds(local, three.runId)).length, customers);
+  t.like(three.report.retraining, { fullRetrain: true, trained: 50, reasons: { forced: 50 } });
+
+  // No new data: nothing to train, and the 45 customers whose last row is 3 days older than the
+  // newest leave under a 2-day window; the manifest is still published.
+  const four = await night(local, '2026-11-29T01:00:00Z', { [PIPELINE_ENV.dropAfterDays]: '2' });
+  t.is(four.publishOutcome, 'published');
+  t.is(four.report.steps.find((s) => s.step === 'training')?.jobName, undefined);
+  t.deepEqual(await modelIds(local, four.runId), []);
+  t.deepEqual(Object.keys(four.manifest.models), changed);
+  t.like(four.report.decisions, { unchanged: 5, dropped: 45 });
+  t.regex((four.report.outcomes ?? []).find((o) => o.customerId === '0')?.reason ?? '', /more than 2 days before the newest row/);
+  const client = createForecastClient({ bucket: local.bucket, endpointName: local.endpointName, s3: local.deps.s3, runtime: local.deps.runtime, manifestTtlMs: 0 });
+  t.is((await client.forecast('3', 7)).runId, three.runId);
+  await t.throwsAsync(client.forecast('0', 7));
+});
