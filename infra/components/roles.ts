@@ -161,6 +161,8 @@ export function pipelineTaskPolicy(t: RoleTargets, sagemakerRoleArn: pulumi.Inpu
     { Sid: 'ReadRunsModelsManifests', Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects(t.bucketArn, runs, models, manifests) },
     // Reports go to runs/<run>/report.json (expires with runs/) and reports/<run>.json (kept), manifests to manifests/.
     { Sid: 'WriteReportsAndManifests', Effect: 'Allow', Action: ['s3:PutObject'], Resource: objects(t.bucketArn, runs, manifests, reports) },
+    // The cleanup step deletes what is past the retention and referenced by no kept manifest.
+    { Sid: 'CleanUpPastRetention', Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: objects(t.bucketArn, runs, models, BUCKET_LAYOUT.manifestHistory) },
   ]);
 }
 

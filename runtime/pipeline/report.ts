@@ -1,6 +1,7 @@
 import type { JobOutcome } from './jobs.js';
 import type { PublishOutcome } from './publish.js';
 import type { ManifestEntry } from './manifest.js';
+import type { RetentionSummary } from './retention.js';
 import type { RetrainReason } from './training-plan.js';
 import type { ModelFailure } from './validation.js';
 import type { CustomerOutcome, DecisionCounts } from './decisions.js';
@@ -85,6 +86,8 @@ export interface RunReport {
     /** The training channel's manifest file, when anything was trained. */
     readonly channel?: string;
   };
+  /** What the cleanup step deleted and kept past the retention (runtime/pipeline/retention.ts). */
+  readonly cleanup?: RetentionSummary;
 }
 
 export interface MetricsReport {

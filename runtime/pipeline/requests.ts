@@ -83,7 +83,11 @@ export function buildProcessingJobRequest(config: PipelineConfig, runId: string,
   };
 }
 
-export function buildTrainingJobRequest(config: PipelineConfig, runId: string, attempt = 1): CreateTrainingJobRequest {
+/**
+ * `customersToTrain` caps the instance count: with ShardedByS3Key an instance beyond the number of
+ * objects in the channel would get no customer at all.
+ */
+export function buildTrainingJobRequest(config: PipelineConfig, runId: string, attempt = 1, customersToTrain = Infinity): CreateTrainingJobRequest {
   const { bucket, training } = config;
   const hyperparameters = { ...training.hyperparameters, [RUN_ID_HYPERPARAMETER]: runId };
   validateHyperparameters(hyperparameters);
@@ -120,7 +124,7 @@ export function buildTrainingJobRequest(config: PipelineConfig, runId: string, a
     OutputDataConfig: { S3OutputPath: s3Uri(bucket, trainingOutputPrefix(runId)) },
     ResourceConfig: {
       InstanceType: training.instanceType as TrainingInstanceType,
-      InstanceCount: training.instanceCount,
+      InstanceCount: Math.max(1, Math.min(training.instanceCount, customersToTrain)),
       VolumeSizeInGB: TRAINING_VOLUME_GB,
     },
     StoppingCondition: training.spot ? { MaxRuntimeInSeconds: maxRuntime, MaxWaitTimeInSeconds: maxWait } : { MaxRuntimeInSeconds: maxRuntime },

@@ -1,11 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 import type { PipelineConfig } from '../config/pipeline-config.js';
 import { CUSTOMER_INDEX_FILE, parseCustomerIndex } from '../../containers/processing/customer-index.js';
 import { SUMMARY_FILE, type ProcessingSummary } from '../../containers/processing/process-raw-data.js';
 import { customerIdOfKey, lastingReportKey, processingReportPrefix, reportKey, runModelsPrefix, s3Uri, trainingChannelKey, trainingPlanKey } from './bucket-layout.js';
+import { cleanUpBucket, retentionCutoffRunId } from './cleanup.js';
 import { countDecisions, type CustomerOutcome } from './decisions.js';
 import { gateRun } from './gate.js';
 import { writeEmfRecords } from './emf-output.js';
@@ -20,6 +21,7 @@ import {
 import { CURRENT_MANIFEST_KEY, parseManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { publishManifest, type PublishOutcome } from './publish.js';
 import { summarizeMetrics, type PipelineStep, type RunReport, type StepReport } from './report.js';
+import type { RetentionSummary } from './retention.js';
 import { buildProcessingJobRequest, buildTrainingChannelManifest, buildTrainingJobRequest, PROCESSING_MAX_RUNTIME_SECONDS } from './requests.js';
 import { deriveRunId } from './run-id.js';
 import { runMetricRecords } from './run-metrics.js';
@@ -113,6 +115,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   let stale: StaleReport | undefined;
   let plan: TrainingPlan | undefined;
   let corrections: number | undefined;
+  let cleanup: RetentionSummary | undefined;
   let published: { outcome: PublishOutcome; manifest: Manifest; keptPrevious: readonly string[] } | undefined;
 
   const step = async <T>(name: PipelineStep, work: () => Promise<T>, describe: (result: T) => { summary: string; report?: Partial<StepReport> }) => {
@@ -181,7 +184,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         return runJobStep(
           trainingJobAdapter(
             deps.sagemaker,
-            (attempt) => buildTrainingJobRequest(config, runId, attempt),
+            (attempt) => buildTrainingJobRequest(config, runId, attempt, toTrain.length),
             async () => `${await countKeys(deps, config.bucket, runModelsPrefix(runId), '.tar.gz')}/${toTrain.length} models`,
           ),
           { ...waitOptions, ...jobEvents('training'), timeoutMs: (trainingLimit + WAIT_SLACK_SECONDS) * 1000 },
@@ -276,6 +279,25 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         report: { outcome: result.outcome },
       }),
     );
+    const runTime = config.scheduledTime ?? options.now?.() ?? DateTime.utc();
+    cleanup = (
+      await step(
+        'cleanup',
+        () =>
+          cleanUpBucket({
+            s3: deps.s3,
+            bucket: config.bucket,
+            retentionDays: config.retentionDays,
+            cutoffRunId: retentionCutoffRunId(runTime, config.retentionDays, config.scheduleTimezone),
+            dryRun: false,
+          }),
+        (result) => ({
+          summary:
+            `${result.summary.removed.objects} objects (${result.summary.removed.bytes} bytes) of runs before ${result.summary.cutoffRunId} deleted, ` +
+            `${result.summary.kept.objects} older objects kept because a kept manifest references them`,
+        }),
+      )
+    ).summary;
     stale = staleModels(published.manifest, runId, config.scheduleTimezone, rules);
     if (stale.stop) throw stale.stop;
   } catch (error) {
@@ -305,6 +327,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       endpointName: config.endpointName,
       steps,
       ...(corrections === undefined ? {} : { corrections }),
+      ...(cleanup === undefined ? {} : { cleanup }),
       ...(plan
         ? {
             retraining: {

@@ -1,16 +1,40 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 
 /** The few S3 operations the pipeline needs, over an injected client. */
 
 export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
+  return (await listObjects(s3, bucket, prefix)).map((object) => object.key);
+}
+
+/** Every object under the prefix with its size, in key order. */
+export async function listObjects(s3: S3Client, bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
+  const objects: { key: string; size: number }[] = [];
   for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
-    for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) objects.push({ key: object.Key, size: object.Size ?? 0 });
   }
-  return keys;
+  return objects;
+}
+
+/** S3 deletes at most 1000 keys a request. */
+const DELETE_BATCH = 1000;
+
+/** Deletes the keys (in a versioned bucket: adds delete markers); throws naming the keys S3 refused. */
+export async function deleteKeys(s3: S3Client, bucket: string, keys: readonly string[], onProgress?: (deleted: number) => void): Promise<void> {
+  let deleted = 0;
+  for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+    const batch = keys.slice(start, start + DELETE_BATCH);
+    const response = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    const errors = response.Errors ?? [];
+    if (errors.length > 0) {
+      const first = errors.slice(0, 3).map((e) => `${e.Key}: ${e.Code} ${e.Message}`).join('; ');
+      throw new Error(`S3 refused to delete ${errors.length} of ${batch.length} objects in s3://${bucket} (${first}); ${deleted} were deleted before`);
+    }
+    deleted += batch.length;
+    onProgress?.(deleted);
+  }
 }
 
 /**

@@ -321,8 +321,8 @@ test('the bucket is versioned, encrypted, private, owner-enforced and TLS-only, 
   const rules = one(plan, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs['rules'] as Record<string, unknown>[];
   const runs = rules.find((rule) => at(rule, 'filter', 'prefix') === 'runs/');
   t.is(at(runs, 'expiration', 'days'), 14);
-  t.true(rules.some((rule) => at(rule, 'noncurrentVersionExpiration', 'noncurrentDays') === 14));
-  t.false(rules.some((rule) => String(at(rule, 'filter', 'prefix') ?? '').startsWith('models/')), 'models are never expired: the manifest may point at any run');
+  t.true(rules.some((rule) => at(rule, 'noncurrentVersionExpiration', 'noncurrentDays') === 7), 'noncurrentVersionDays sets how long erased data stays in old versions');
+  t.false(rules.some((rule) => String(at(rule, 'filter', 'prefix') ?? '').startsWith('models/')), 'models are never expired by lifecycle: the pipeline cleanup keeps those a kept manifest points at');
   const currentObjectsExpire = rules.filter((rule) => at(rule, 'expiration', 'days') !== undefined);
   t.false(
     currentObjectsExpire.some((rule) => 'reports/x.json'.startsWith(String(at(rule, 'filter', 'prefix') ?? ''))),

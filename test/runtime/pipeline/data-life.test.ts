@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'ava';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import test, { type ExecutionContext } from 'ava';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { readModelArchive } from '../../../containers/shared/model-artifact.js';
 import { createForecastClient } from '../../../runtime/client/forecast-client.js';
 import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
@@ -10,6 +11,9 @@ import { datasetChunks, type DatasetOptions } from '../../../runtime/dataset/gen
 import { localPipelineEnvironment } from '../../../runtime/local/main.js';
 import { modelKey, runModelsPrefix, trainingChannelKey } from '../../../runtime/pipeline/bucket-layout.js';
 import type { RunReport } from '../../../runtime/pipeline/report.js';
+import { main as cleanupMain } from '../../../runtime/pipeline/cleanup-cli.js';
+import { main as forgetMain } from '../../../runtime/pipeline/forget-cli.js';
+import { CURRENT_MANIFEST_KEY, historyManifestKey, parseManifest } from '../../../runtime/pipeline/manifest.js';
 import { runPipeline } from '../../../runtime/pipeline/run-pipeline.js';
 import { downloadToFile, listKeys } from '../../../runtime/pipeline/s3-objects.js';
 import { startLocalPipeline, type LocalPipeline } from './local-pipeline.js';
@@ -36,6 +40,16 @@ async function night(local: LocalPipeline, scheduledTime: string, overrides: Rec
   const result = await runPipeline({ config: local.config({ [PIPELINE_ENV.scheduledTime]: scheduledTime, ...overrides }), deps: local.deps, backoff: FAST_POLL });
   const report = JSON.parse(await local.getText(`runs/${result.runId}/report.json`)) as RunReport;
   return { ...result, report };
+}
+
+/** The CLIs build their own SDK clients from the process environment, as they do for users. */
+function pointSdkAt(t: ExecutionContext, local: LocalPipeline): NodeJS.ProcessEnv {
+  const saved = { ...process.env };
+  t.teardown(() => {
+    process.env = saved;
+  });
+  Object.assign(process.env, { AWS_ENDPOINT_URL: local.endpointUrl, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+  return process.env;
 }
 
 async function modelIds(local: LocalPipeline, runId: string): Promise<string[]> {
@@ -117,4 +131,93 @@ test.serial('a second night trains only the 5 of 50 customers with new rows, --r
   const client = createForecastClient({ bucket: local.bucket, endpointName: local.endpointName, s3: local.deps.s3, runtime: local.deps.runtime, manifestTtlMs: 0 });
   t.is((await client.forecast('3', 7)).runId, three.runId);
   await t.throwsAsync(client.forecast('0', 7));
+});
+
+test.serial('cleanup after several nights with a short retention deletes only what no kept manifest references', async (t) => {
+  t.timeout(SCENARIO_TIMEOUT_MS);
+  const local = await startLocalPipeline(t);
+  const all = rows({ customers: 3, days: 100 });
+  const upTo = (day: string) => all.filter((row) => row.split(',')[1]! <= day);
+  // Customer 0 gets a new row every night; customers 1 and 2 keep the first night's models.
+  await putDrop(local, 'raw/2026-11-20.csv', upTo('2022-04-07'));
+  const nights: Awaited<ReturnType<typeof night>>[] = [];
+  for (const [i, day] of ['2022-04-08', '2022-04-09', '2022-04-10'].entries()) {
+    nights.push(await night(local, `2026-11-${20 + i}T01:00:00Z`));
+    await putDrop(local, `raw/2026-11-${21 + i}.csv`, all.filter((row) => row.startsWith('0,') && row.split(',')[1] === day));
+  }
+  const before = await Promise.all(['models/', 'runs/', 'manifests/'].map((prefix) => listKeys(local.deps.s3, local.bucket, prefix)));
+  const [first, second, third] = nights.map((n) => n.runId);
+
+  // A dry run as of night 4 with a 1-day retention says what would go, and deletes nothing.
+  const out: string[] = [];
+  const io = { env: pointSdkAt(t, local), stdout: (text: string) => out.push(text), stderr: (text: string) => out.push(text) };
+  const cliArgs = ['--bucket', local.bucket, '--retention-days', '1', '--timezone', 'Europe/Paris', '--now', '2026-11-23T01:00:00Z'];
+  t.is(await cleanupMain([...cliArgs, '--dry-run'], io), 0, out.join(''));
+  const said = out.join('');
+  t.regex(said, new RegExp(`would delete model of run ${first}: older than the 1-day retention \\(run before 20261122-0200\\) and referenced by no kept manifest \\(1 object`));
+  t.regex(said, new RegExp(`keep model of run ${first}: .*but manifests/current.json references it \\(2 objects`));
+  t.deepEqual(await Promise.all(['models/', 'runs/', 'manifests/'].map((prefix) => listKeys(local.deps.s3, local.bucket, prefix))), before);
+
+  // Night 4 cleans up as its last step.
+  const four = await night(local, '2026-11-23T01:00:00Z', { [PIPELINE_ENV.retentionDays]: '1' });
+  t.like(four.report.cleanup, { cutoffRunId: '20261122-0200', removed: { byKind: { model: 2, 'history-manifest': 2 }, runs: [first, second] }, kept: { objects: 2 } });
+  t.deepEqual(await modelIds(local, first!), ['1', '2'], 'the first night models of customers 1 and 2 are still served');
+  t.deepEqual(await modelIds(local, second!), []);
+  t.deepEqual(await modelIds(local, third!), ['0']);
+  t.deepEqual(await listKeys(local.deps.s3, local.bucket, `runs/${first}/`), []);
+  t.true((await listKeys(local.deps.s3, local.bucket, `runs/${third}/`)).length > 0);
+  const history = await listKeys(local.deps.s3, local.bucket, 'manifests/history/');
+  t.deepEqual(history, [historyManifestKey(third!), historyManifestKey(four.runId)]);
+  t.true((await listKeys(local.deps.s3, local.bucket, 'raw/')).length === 4, 'raw drops are never cleanup candidates');
+  const client = createForecastClient({ bucket: local.bucket, endpointName: local.endpointName, s3: local.deps.s3, runtime: local.deps.runtime, manifestTtlMs: 0 });
+  for (const id of ['0', '1', '2']) t.is((await client.forecast(id, 7)).customerId, id);
+});
+
+test.serial('forget leaves no object named after the customer or holding one of their rows, and the endpoint stops serving them', async (t) => {
+  t.timeout(SCENARIO_TIMEOUT_MS);
+  const local = await startLocalPipeline(t);
+  const all = rows({ customers: 3, days: 100 });
+  const gone = '1';
+  const theirs = all.filter((row) => row.startsWith(`${gone},`));
+  const values = theirs.map((row) => row.split(',')[2]!);
+  await putDrop(local, 'raw/2026-11-20.csv', [...all.filter((row) => row.split(',')[1]! < '2022-04-10'), theirs[5]!]);
+  const one = await night(local, '2026-11-20T01:00:00Z');
+  await putDrop(local, 'raw/2026-11-21.csv', all.filter((row) => row.split(',')[1] === '2022-04-10'));
+  const two = await night(local, '2026-11-21T01:00:00Z');
+  t.deepEqual(await modelIds(local, two.runId), ['0', '1', '2']);
+
+  const env = pointSdkAt(t, local);
+  const scan = async () => {
+    const found: string[] = [];
+    for (const key of await listKeys(local.deps.s3, local.bucket, '')) {
+      const name = path.posix.basename(key);
+      if (name === `${gone}.csv` || name === `${gone}.tar.gz`) found.push(`${key}: named after the customer`);
+      const response = await local.deps.s3.send(new GetObjectCommand({ Bucket: local.bucket, Key: key }));
+      const bytes = Buffer.from(await response.Body!.transformToByteArray());
+      const text = (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('latin1');
+      const value = values.find((v) => text.includes(v));
+      if (value !== undefined) found.push(`${key}: holds their value ${value}`);
+    }
+    return found;
+  };
+  const before = await scan();
+  t.true(before.some((f) => f.startsWith('raw/')) && before.some((f) => f.includes('/customer-data/')) && before.some((f) => f.startsWith('models/')));
+  t.true(before.some((f) => f.includes('quarantine.csv: holds their value')), before.join('\n'));
+
+  const dry: string[] = [];
+  t.is(await forgetMain(['--customer', gone, '--bucket', local.bucket, '--dry-run'], { env, stdout: (text) => dry.push(text), stderr: (text) => dry.push(text) }), 0, dry.join(''));
+  t.regex(dry.join(''), /would remove from 3 manifest\(s\), 4 object\(s\) to delete/);
+  t.deepEqual(await scan(), before, 'a dry run changes nothing');
+
+  const said: string[] = [];
+  t.is(await forgetMain(['--customer', gone, '--bucket', local.bucket], { env, stdout: (text) => said.push(text), stderr: (text) => said.push(text) }), 0, said.join(''));
+  t.regex(said.join(''), /removed from 3 manifest\(s\), 4 object\(s\) deleted/);
+  t.deepEqual(await scan(), []);
+  for (const key of [CURRENT_MANIFEST_KEY, historyManifestKey(one.runId), historyManifestKey(two.runId)]) {
+    t.deepEqual(Object.keys(parseManifest(await local.getText(key)).models), ['0', '2']);
+  }
+  const client = createForecastClient({ bucket: local.bucket, endpointName: local.endpointName, s3: local.deps.s3, runtime: local.deps.runtime, manifestTtlMs: 0 });
+  await t.throwsAsync(client.forecast(gone, 7));
+  t.is((await client.forecast('2', 7)).customerId, '2');
+  t.is(await forgetMain(['--customer', '../1'], { env, stdout: () => {}, stderr: () => {} }), 1, 'an id that is not one is refused');
 });

@@ -64,6 +64,7 @@ test('training shards the customers listed in the run channel manifest over N in
   t.throws(() => buildTrainingChannelManifest('forecast-dev', runId, []), { message: /lists no customer/ });
   t.is(request.InputDataConfig?.[0]?.ChannelName, 'train');
   t.is(request.ResourceConfig?.InstanceCount, 3);
+  t.is(buildTrainingJobRequest(readPipelineConfig(env), runId, 1, 2).ResourceConfig?.InstanceCount, 2, 'no instance is left without a customer');
   t.deepEqual(request.CheckpointConfig, { S3Uri: 's3://forecast-dev/models/20261126-0200/', LocalPath: '/opt/ml/checkpoints' });
   t.is(request.OutputDataConfig?.S3OutputPath, 's3://forecast-dev/runs/20261126-0200/training-output/');
   t.deepEqual(request.HyperParameters, { holdout_days: '28', run_id: runId });

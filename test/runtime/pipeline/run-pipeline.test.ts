@@ -40,7 +40,7 @@ test.serial('end to end on 2 instances, then a second night publishes new model 
 
   const report = JSON.parse(await local.getText(`runs/${first.runId}/report.json`)) as RunReport;
   t.is(report.status, 'succeeded');
-  t.deepEqual(report.steps.map((s) => s.step), ['processing', 'training', 'validation', 'gate', 'warming', 'publishing']);
+  t.deepEqual(report.steps.map((s) => s.step), ['processing', 'training', 'validation', 'gate', 'warming', 'publishing', 'cleanup']);
   t.like(report.counts, { customers: CUSTOMERS, modelsFound: CUSTOMERS, modelsValid: CUSTOMERS, modelsInvalid: 0, sampleFailures: 0 });
   t.true((report.metrics?.byName.mae?.count ?? 0) === CUSTOMERS);
 
