@@ -73,7 +73,7 @@ export interface CliIo {
   readonly progress?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-const processIo: CliIo = {
+export const processIo: CliIo = {
   env: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DateTime, IANAZone } from 'luxon';
-import { LOCAL_BUCKET } from '../client/cli.js';
+import { LOCAL_BUCKET, processIo, type CliIo } from '../client/cli.js';
 import { DEFAULT_RETENTION_DAYS, MAX_DATA_LIFE_DAYS } from '../config/data-life.js';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { cleanUpBucket, describeCleanup, retentionCutoffRunId } from './cleanup.js';
@@ -22,15 +22,7 @@ AWS_ENDPOINT_URL decides where requests go (local mode: http://127.0.0.1:4566).
   -h, --help            this text
 `;
 
-export interface CleanupCliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
-
-const processIo: CleanupCliIo = { env: process.env, stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
-
-export async function main(args: readonly string[], io: CleanupCliIo = processIo): Promise<number> {
+export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
   let options;
   try {
     options = parseOptions(args, io.env);

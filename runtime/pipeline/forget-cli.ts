@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
-import { LOCAL_BUCKET } from '../client/cli.js';
+import { LOCAL_BUCKET, processIo, type CliIo } from '../client/cli.js';
 import { PIPELINE_CONFIG_DEFAULTS } from '../config/pipeline-config.js';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { DEFAULT_NONCURRENT_VERSION_DAYS } from '../config/data-life.js';
@@ -21,15 +21,7 @@ AWS_ENDPOINT_URL decides where requests go (local mode: http://127.0.0.1:4566).
   -h, --help        this text
 `;
 
-export interface ForgetCliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
-
-const processIo: ForgetCliIo = { env: process.env, stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
-
-export async function main(args: readonly string[], io: ForgetCliIo = processIo): Promise<number> {
+export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
   let values;
   try {
     values = parseArgs({
