@@ -63,7 +63,7 @@ test.serial('a normal night publishes after warming; a spiked customer keeps its
 
   // The warm switch loaded every accepted model before publishing (the pipeline invokes nothing after
   // it), and not the rejected one.
-  t.deepEqual(secondReport.steps.map((s) => s.step), ['processing', 'training', 'validation', 'gate', 'warming', 'publishing']);
+  t.deepEqual(secondReport.steps.map((s) => s.step), ['processing', 'training', 'validation', 'gate', 'warming', 'publishing', 'cleanup']);
   t.like(secondReport.warm, { models: CUSTOMERS - 1, failures: 0 });
   const loaded = await local.loadedModels();
   for (const id of accepted) t.true(loaded.has(modelNameFor(`${second.runId}/${id}.tar.gz`)), `customer ${id}'s new model was not loaded`);
