@@ -117,7 +117,7 @@ test.serial('a second night trains only the 5 of 50 customers with new rows, --r
   }
 
   // A full retrain, as `npm start -- --retrain-all` asks for it.
-  const retrainAll = localPipelineEnvironment({ bucket: local.bucket, endpointName: local.endpointName, instances: 2, retrainAll: true });
+  const retrainAll = localPipelineEnvironment({ bucket: local.bucket, endpointName: local.endpointName, instances: 2, dataDir: local.dataDir, retrainAll: true });
   const three = await night(local, '2026-11-28T01:00:00Z', { [PIPELINE_ENV.fullRetrain]: retrainAll[PIPELINE_ENV.fullRetrain]! });
   t.is((await modelIds(local, three.runId)).length, customers);
   t.like(three.report.retraining, { fullRetrain: true, trained: 50, reasons: { forced: 50 } });
