@@ -39,7 +39,15 @@ async function putDrop(local: LocalPipeline, key: string, lines: readonly string
 
 async function night(local: LocalPipeline, scheduledTime: string, overrides: Record<string, string> = {}) {
   // These scenarios are about which customers train and what is kept, not about the gate's verdicts.
-  const config = local.config({ [PIPELINE_ENV.scheduledTime]: scheduledTime, [PIPELINE_ENV.maxRejectedFraction]: '1', ...overrides });
+  const config = local.config({
+    [PIPELINE_ENV.scheduledTime]: scheduledTime,
+    [PIPELINE_ENV.maxRejectedFraction]: '1',
+    // Short series where seasonal-naive can win: a rejected first-night model would make its customer "new" again.
+    [PIPELINE_ENV.gateBaselineTolerance]: '100',
+    [PIPELINE_ENV.gateChampionTolerance]: '100',
+    [PIPELINE_ENV.gateSanityBand]: '1000',
+    ...overrides,
+  });
   const result = await runPipeline({ config, deps: local.deps, backoff: FAST_POLL });
   const report = JSON.parse(await local.getText(`runs/${result.runId}/report.json`)) as RunReport;
   return { ...result, report };
