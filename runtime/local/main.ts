@@ -146,7 +146,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const s3 = new S3Client({});
     let seededRaw: boolean;
     try {
-      const plan = planStartup(await readServedManifest(s3, options.bucket), options.retrain ?? false);
+      const plan = planStartup(await readServedManifest(s3, options.bucket), (options.retrain ?? false) || (options.retrainAll ?? false));
       if (!plan.train) return { endpointUrl: aws.endpointUrl, manifest: plan.manifest, seededRaw: false, close: () => aws.close() };
       seededRaw = await seedRawData(s3, options.bucket, options.customers, options.data ?? 'demo', log);
     } finally {
@@ -269,8 +269,8 @@ it serves them at once and leaves retraining to the nightly schedule (or --retra
   --retrain         run the pipeline before serving even when models are already published
                     (by default a restart serves the published models at once)
   --verbose         show job, container and endpoint output on the console (always in <data-dir>/logs/)
-  --retrain-all     retrain every customer in the run at start, even those whose data and
-                    training settings did not change (nightly runs retrain only those that did)
+  --retrain-all     like --retrain, and retrain every customer, even those whose data and
+                    training settings did not change (runs retrain only those that did)
   --once            exit after the sample forecasts instead of serving
   --schedule CRON   while serving, rerun the pipeline on this node-cron schedule in
                     $${PIPELINE_ENV.scheduleTimezone} (default "${DEFAULT_NIGHTLY_CRON}", UTC); "off" disables it

@@ -145,9 +145,10 @@ test.serial('a second npm start serves the published models at once: no training
   for (const pid of pids) t.false(isAlive(pid), `inference container ${pid} stopped`);
 });
 
-test.serial('npm start -- --retrain runs the pipeline before serving, though models are published', async (t) => {
+// --retrain alone trains only customers whose data changed (none here); --retrain-all retrains them all.
+test.serial('npm start -- --retrain-all runs the pipeline and retrains before serving, though models are published', async (t) => {
   t.timeout(300_000, 'a whole pipeline run; slow only on a crowded machine');
-  const serving = await startServing(t, ['--retrain'], { ...env, FORECAST_SCHEDULED_TIME: '2026-11-21T02:00:00Z' });
+  const serving = await startServing(t, ['--retrain-all'], { ...env, FORECAST_SCHEDULED_TIME: '2026-11-21T02:00:00Z' });
   t.regex(serving.stdout(), /^training: done in/m);
   t.deepEqual(await trainingJobNames(serving.url), [`forecast-${runId}-train`, 'forecast-20261121-0200-train']);
   t.regex(serving.stdout(), /manifest  s3:\/\/forecast-local\/manifests\/current\.json: run 20261121-0200, 4 customers \(published\)/);
