@@ -49,19 +49,25 @@ export function checkQuarantine(rows: { read: number; quarantined: number }, rul
   };
 }
 
-/** No valid model at all, or too large a share of rejected plus failed customers: publish nothing. */
+/**
+ * No valid model at all, or too large a share of rejected plus failed customers: publish nothing.
+ * The share is of every customer the run serves or judged, unchanged ones included (as the
+ * RejectedOrFailedShare metric counts it): with incremental training, two customers retrained and
+ * rejected on a night when 998 did not change are 0.2 %, not 100 %.
+ */
 export function checkDecisions(outcomes: readonly CustomerOutcome[], rules: Pick<PublishingRules, 'maxRejectedFraction'>): RunStopError | undefined {
   const counts = countDecisions(outcomes);
   const judged = counts.accepted + counts.rejected + counts.failed;
   if (judged === 0) return undefined;
-  if (counts.failed === judged) {
+  if (counts.failed === judged && counts.unchanged === 0) {
     return new RunStopError(STOP_CODES.noValidModels, `none of the run's ${judged} customers has a valid new model; nothing was published`);
   }
-  const share = (counts.rejected + counts.failed) / judged;
+  const served = judged + counts.unchanged;
+  const share = (counts.rejected + counts.failed) / served;
   if (share <= rules.maxRejectedFraction) return undefined;
   return new RunStopError(
     STOP_CODES.rejected,
-    `${counts.rejected} rejected and ${counts.failed} failed of ${judged} customers (${percent(share)}), more than the allowed ${percent(rules.maxRejectedFraction)}; nothing was published and every customer keeps its model`,
+    `${counts.rejected} rejected and ${counts.failed} failed of ${served} customers (${percent(share)}), more than the allowed ${percent(rules.maxRejectedFraction)}; nothing was published and every customer keeps its model`,
   );
 }
 

@@ -27,6 +27,11 @@ test('decisions: rejected plus failed over the share stops the run; no valid mod
   t.is(checkDecisions(outcomes(0, 0, 3), { maxRejectedFraction: 1 })?.code, STOP_CODES.noValidModels);
   t.is(checkDecisions(outcomes(0, 3, 0), { maxRejectedFraction: 1 }), undefined);
   t.is(checkDecisions([{ customerId: '1', decision: 'unchanged' }], rules), undefined);
+  // Incremental nights: the share is of every customer served, unchanged ones included.
+  const unchanged = Array.from({ length: 998 }, (_, i): CustomerOutcome => ({ customerId: `u${i}`, decision: 'unchanged' }));
+  t.is(checkDecisions([...unchanged, ...outcomes(0, 2, 0)], rules), undefined);
+  t.is(checkDecisions([...unchanged, ...outcomes(0, 0, 2)], rules), undefined);
+  t.regex(checkDecisions([...unchanged.slice(0, 3), ...outcomes(0, 2, 0)], rules)?.message ?? '', /2 rejected and 0 failed of 5 customers \(40 %\)/);
 });
 
 test('stale models: ages in nights from the run ids, listed past the limit, and a share over the threshold stops', (t) => {
