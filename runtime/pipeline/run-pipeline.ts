@@ -222,6 +222,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     );
     const checked = validation;
     let current: Manifest | undefined;
+    // The stop rules judge the share over every customer served, the carried-over ones included.
+    const withUnchanged = (judged: readonly CustomerOutcome[]) => [...judged, ...(plan ? unchangedOutcomes(plan) : [])];
     const accepted = await step(
       'gate',
       async () => {
@@ -229,7 +231,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         current = currentText === undefined ? undefined : parseManifest(currentText, `s3://${config.bucket}/${CURRENT_MANIFEST_KEY}`);
         const gated = gateRun({ runId, challengers: checked.valid, evidence: checked.evidence, failures: checked.failures, current, settings: rules });
         outcomes = gated.outcomes;
-        const stop = checkDecisions(gated.outcomes, rules);
+        const stop = checkDecisions(withUnchanged(gated.outcomes), rules);
         if (stop) throw stop;
         return gated.accepted;
       },
@@ -260,7 +262,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
             ...(previous === undefined ? {} : { servedRunId: previous }),
           };
         });
-        const stop = checkDecisions(outcomes, rules);
+        const stop = checkDecisions(withUnchanged(outcomes), rules);
         if (stop) throw stop;
         return warm;
       },
