@@ -10,11 +10,11 @@ import { createForecastClient, ForecastError } from './forecast-client.js';
 import type { Forecast, ForecastClient } from './forecast-client.js';
 import { ModelHistoryError, readModelHistory } from './model-history.js';
 import { forecastPlotSpec, renderSvg } from './plot.js';
+import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 
 /** Local mode's names (DESIGN.md); the pipeline's variables override them, as on AWS. */
 export const LOCAL_BUCKET = 'forecast-local';
 export const LOCAL_ENDPOINT = 'forecast-local';
-const DEFAULT_REGION = 'us-east-1';
 
 const USAGE = `Usage: npm run forecast -- --customer ID [options]
        npm run forecast -- --all | --customers ID,ID,... --out FILE.csv|FILE.json [options]
@@ -65,20 +65,6 @@ export function formatForecastTable(result: Forecast): string {
   ].join('\n');
 }
 
-export interface CliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** Where batch forecasts draw their progress bar; none when undefined. */
-  readonly progress?: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-export const processIo: CliIo = {
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  progress: process.stderr,
-};
 
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
   let options;
@@ -92,7 +78,7 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     io.stdout(USAGE);
     return 0;
   }
-  const clientConfig = { region: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION };
+  const clientConfig = sdkClientConfig(io.env);
   const s3 = new S3Client(clientConfig);
   const runtime = new SageMakerRuntimeClient(clientConfig);
   try {

@@ -1,7 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
-import { LOCAL_BUCKET, processIo, type CliIo } from '../client/cli.js';
+import { LOCAL_BUCKET } from '../client/cli.js';
+import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 import { PIPELINE_CONFIG_DEFAULTS } from '../config/pipeline-config.js';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { DEFAULT_NONCURRENT_VERSION_DAYS } from '../config/data-life.js';
@@ -44,7 +45,7 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     io.stdout(USAGE);
     return 0;
   }
-  const s3 = new S3Client({ region: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1' });
+  const s3 = new S3Client(sdkClientConfig(io.env));
   try {
     const result = await forgetCustomer({
       s3,

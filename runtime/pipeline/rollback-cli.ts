@@ -4,10 +4,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { checkedCustomerId, listHistory, rollback, RollbackError, type HistoryLine, type RollbackTarget } from './rollback.js';
+import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 
 /** Local mode's names (DESIGN.md); the pipeline's variables override them, as on AWS. */
 const LOCAL_BUCKET = 'forecast-local';
-const DEFAULT_REGION = 'us-east-1';
 
 const USAGE = `Usage: npm run rollback -- (--to RUN | --previous | --customer ID --to RUN | --list) [--bucket NAME]
 
@@ -24,17 +24,6 @@ http://127.0.0.1:4566).
   -h, --help        this text
 `;
 
-export interface CliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
-
-const processIo: CliIo = {
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-};
 
 /** Exit 0 done, 1 refused or failed (nothing switched), 2 bad usage. */
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -49,7 +38,7 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     io.stdout(USAGE);
     return 0;
   }
-  const clientConfig = { region: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION };
+  const clientConfig = sdkClientConfig(io.env);
   const s3 = new S3Client(clientConfig);
   const runtime = new SageMakerRuntimeClient(clientConfig);
   try {

@@ -7,8 +7,8 @@ import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { nightPageHtml } from './night-page.js';
 import { formatNightText, summarizeNight } from './night-summary.js';
 import { readNightReports, ReportNotFoundError, RUN_ID_SHAPE } from './report-store.js';
+import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 
-const DEFAULT_REGION = 'us-east-1';
 
 const USAGE = `Usage: npm run report -- [--run RUN_ID] [--json] [--html FILE.html]
 
@@ -24,24 +24,13 @@ go (local mode: http://127.0.0.1:4566).
   -h, --help       this text
 `;
 
-export interface ReportCliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
-
-const processIo: ReportCliIo = {
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-};
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
 /** Exit 0 with the report of a succeeded night, 1 for a failed night or a missing report, 2 on usage errors. */
-export async function main(args: readonly string[], io: ReportCliIo = processIo): Promise<number> {
+export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
   let options;
   try {
     options = parseOptions(args, io.env);
@@ -53,7 +42,7 @@ export async function main(args: readonly string[], io: ReportCliIo = processIo)
     io.stdout(USAGE);
     return 0;
   }
-  const s3 = new S3Client({ region: io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION });
+  const s3 = new S3Client(sdkClientConfig(io.env));
   try {
     const { report, previous } = await readNightReports(s3, options.bucket, options.run);
     const summary = summarizeNight(report, previous);
