@@ -19,7 +19,7 @@ import {
   type JobStepResult,
 } from './jobs.js';
 import { CURRENT_MANIFEST_KEY, parseManifest, type Manifest, type ManifestEntry } from './manifest.js';
-import { publishManifest, type PublishOutcome } from './publish.js';
+import { publishManifest, type PublishOutcome, type PublishResult } from './publish.js';
 import { summarizeMetrics, type PipelineStep, type RunReport, type StepReport } from './report.js';
 import type { RetentionSummary } from './retention.js';
 import { buildProcessingJobRequest, buildTrainingChannelManifest, buildTrainingJobRequest, PROCESSING_MAX_RUNTIME_SECONDS } from './requests.js';
@@ -277,7 +277,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         return publishManifest({ s3: deps.s3, bucket: config.bucket, runId, endpointName: config.endpointName, fresh, remove: leaving, now: () => new Date(clock.now()) });
       },
       (result) => ({
-        summary: `${result.outcome}: ${Object.keys(result.manifest.models).length} customers in the manifest, ${result.keptPrevious.length} kept an older model`,
+        summary: publishingSummary(result, currentPlan.unchanged),
         report: { outcome: result.outcome },
       }),
     );
@@ -416,6 +416,19 @@ async function readProcessingSummary(deps: PipelineDeps, bucket: string, runId: 
 function decisionSummary(outcomes: readonly CustomerOutcome[]): string {
   const counts = countDecisions(outcomes);
   return `${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.failed} failed (${counts.kept} keep an older model)`;
+}
+
+/**
+ * The published manifest in words. A customer carried over because its data did not change is
+ * `unchanged`; only the others on an older run's model (rejected or failed) kept an older model.
+ */
+function publishingSummary(result: PublishResult, unchanged: Readonly<Record<string, unknown>>): string {
+  const carried = result.keptPrevious.filter((customerId) => Object.hasOwn(unchanged, customerId)).length;
+  const customers = Object.keys(result.manifest.models).length;
+  return (
+    `${result.outcome}: ${customers} customers in the manifest ` +
+    `(${customers - result.keptPrevious.length} new models, ${carried} unchanged, ${result.keptPrevious.length - carried} kept an older model)`
+  );
 }
 
 function errorReport(error: unknown): { name: string; message: string; code?: string } {

@@ -10,11 +10,11 @@ import { PIPELINE_ENV } from '../../../runtime/config/pipeline-env.js';
 import { datasetChunks, type DatasetOptions } from '../../../runtime/dataset/generator.js';
 import { localPipelineEnvironment } from '../../../runtime/local/main.js';
 import { modelKey, runModelsPrefix, trainingChannelKey } from '../../../runtime/pipeline/bucket-layout.js';
-import type { RunReport } from '../../../runtime/pipeline/report.js';
+import type { PipelineStep, RunReport } from '../../../runtime/pipeline/report.js';
 import { main as cleanupMain } from '../../../runtime/pipeline/cleanup-cli.js';
 import { main as forgetMain } from '../../../runtime/pipeline/forget-cli.js';
 import { CURRENT_MANIFEST_KEY, historyManifestKey, parseManifest } from '../../../runtime/pipeline/manifest.js';
-import { runPipeline } from '../../../runtime/pipeline/run-pipeline.js';
+import { runPipeline, type PipelineEvent } from '../../../runtime/pipeline/run-pipeline.js';
 import { downloadToFile, listKeys } from '../../../runtime/pipeline/s3-objects.js';
 import { startLocalPipeline, type LocalPipeline } from './local-pipeline.js';
 
@@ -48,9 +48,14 @@ async function night(local: LocalPipeline, scheduledTime: string, overrides: Rec
     [PIPELINE_ENV.gateSanityBand]: '1000',
     ...overrides,
   });
-  const result = await runPipeline({ config, deps: local.deps, backoff: FAST_POLL });
+  // What each step printed, as the console shows it.
+  const said = new Map<PipelineStep, string>();
+  const onEvent = (event: PipelineEvent) => {
+    if (event.type === 'step-finished') said.set(event.step, event.summary);
+  };
+  const result = await runPipeline({ config, deps: local.deps, backoff: FAST_POLL, onEvent });
   const report = JSON.parse(await local.getText(`runs/${result.runId}/report.json`)) as RunReport;
-  return { ...result, report };
+  return { ...result, report, said };
 }
 
 /** The CLIs build their own SDK clients from the process environment, as they do for users. */
@@ -116,6 +121,7 @@ test.serial('a second night trains only the 5 of 50 customers with new rows, --r
   t.deepEqual(channel, [{ prefix: `s3://${local.bucket}/runs/${two.runId}/customer-data/` }, ...changed.map((id) => `${id}.csv`)]);
   t.deepEqual(await modelIds(local, two.runId), changed, 'exactly the changed customers were trained');
   t.like(two.report.retraining, { trained: 5, reasons: { new: 0, data: 5, settings: 0, forced: 0 } });
+  t.is(two.said.get('publishing'), 'published: 50 customers in the manifest (5 new models, 45 unchanged, 0 kept an older model)', 'carried-over customers are not ones that kept an older model');
   const unchanged = (two.report.outcomes ?? []).filter((o) => o.decision === 'unchanged');
   t.is(unchanged.length, 45);
   t.true(unchanged.every((o) => o.servedRunId === one.runId && !changed.includes(o.customerId)));
