@@ -14,6 +14,9 @@
  * See ../shared/reference/exact-map-check.md for the derivation check against R prophet.
  */
 
+import { designOfStanData } from './prophet-design.js';
+import type { ProphetDesign } from './prophet-design.js';
+
 /**
  * The optimizers a fit can use. `auto`: this exact solver wherever Prophet's model is linear in
  * its coefficients, Stan otherwise; `stan`: always augurs' Stan optimizer.
@@ -71,9 +74,9 @@ const MAX_ROUNDS = 200;
 const MAX_SOLVES_PER_ROUND = 500;
 
 /** Why the exact solver does not apply to this input (undefined when it does). */
-export function exactMapUnsupported(data: StanData): string | undefined {
+export function exactMapUnsupported(data: Pick<StanData | ProphetDesign, 'trend_indicator' | 's_m'>): string | undefined {
   if (data.trend_indicator !== LINEAR && data.trend_indicator !== FLAT) return 'logistic growth';
-  if (data.s_m.some((v) => v !== 0)) return 'multiplicative seasonality or regressors';
+  for (let j = 0; j < data.s_m.length; j++) if (data.s_m[j] !== 0) return 'multiplicative seasonality or regressors';
   return undefined;
 }
 
@@ -94,7 +97,7 @@ interface Problem {
   K: number;
 }
 
-function buildProblem(data: StanData): Problem {
+function buildProblem(data: ProphetDesign): Problem {
   const n = data.T;
   const linear = data.trend_indicator === LINEAR;
   const S = linear ? data.S : 0;
@@ -127,8 +130,9 @@ function buildProblem(data: StanData): Problem {
     const scale = data.sigmas[j] as number;
     ridge[offset + j] = 1 / (scale * scale);
     const additive = data.s_a[j] as number;
+    const column = data.columns[j] as Float64Array;
     const base = (offset + j) * n;
-    for (let i = 0; i < n; i++) z[base + i] = additive * ((data.X[i] as number[])[j] as number);
+    for (let i = 0; i < n; i++) z[base + i] = additive * (column[i] as number);
   }
   return { n, p, z, y, ridge, lasso, tau: data.tau, linear, S, K };
 }
@@ -421,7 +425,7 @@ function stack(problem: Problem, params: MapParameters): Float64Array {
  * k and δ do not enter the likelihood; only their priors count.
  */
 export function prophetMapObjective(data: StanData, params: MapParameters): number {
-  const problem = buildProblem(data);
+  const problem = buildProblem(designOfStanData(data));
   const theta = stack(problem, params);
   const rss = residualSumOfSquares(problem, theta);
   let value = objectiveOf(problem, theta, params.sigmaObs, rss);
@@ -437,6 +441,11 @@ export function prophetMapObjective(data: StanData, params: MapParameters): numb
  * names a reason, or on input it cannot use (non-finite values, no rows).
  */
 export function solveProphetMap(data: StanData): MapSolution {
+  return solveDesignMap(designOfStanData(data));
+}
+
+/** `solveProphetMap` on the input held column by column (see prophet-design.ts). */
+export function solveDesignMap(data: ProphetDesign): MapSolution {
   const unsupported = exactMapUnsupported(data);
   if (unsupported) throw new Error(`the exact MAP solver does not handle ${unsupported}; use the Stan optimizer`);
   if (!(data.T > 0) || data.y.length !== data.T) throw new Error(`the optimizer input has ${data.y.length} values for T=${data.T}`);
