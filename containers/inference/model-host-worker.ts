@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { handleHostRequest, serializeError, type HostReply, type HostRequest } from './model-host.js';
+import { handleHostRequest, serializeError, type HostReady, type HostReply, type HostRequest } from './model-host.js';
 import { ModelShard, type ReplayOptions } from './model-shard.js';
 
 const port = parentPort;
@@ -8,8 +8,8 @@ if (!port) throw new Error('model-host-worker must run as a worker thread');
 const shard = await ModelShard.create(workerData as ReplayOptions);
 port.on('message', (request: HostRequest) => {
   handleHostRequest(shard, request).then(
-    (value) => port.postMessage({ id: request.id, ok: true, value } satisfies HostReply),
-    (error: unknown) => port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies HostReply),
+    (value) => port.postMessage({ id: request.id, memory: shard.memory(), ok: true, value } satisfies HostReply),
+    (error: unknown) => port.postMessage({ id: request.id, memory: shard.memory(), ok: false, error: serializeError(error) } satisfies HostReply),
   );
 });
-port.postMessage('ready');
+port.postMessage({ ready: true, memory: shard.memory() } satisfies HostReady);

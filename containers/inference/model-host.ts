@@ -1,18 +1,26 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorkerBeside } from '../shared/start-worker.js';
 import { ERROR_CODES, InferenceError, type InferenceErrorCode } from './errors.js';
-import { ModelShard, type LoadedModelInfo, type ReplayOptions } from './model-shard.js';
+import type { ThreadMemory } from './memory-budget.js';
+import { ModelShard, type LoadOutcome, type ReplayOptions } from './model-shard.js';
 
 /** Where models live and are forecast: the HTTP thread itself, or one worker thread. */
 export interface ModelHost {
-  load(name: string, dir: string): Promise<LoadedModelInfo>;
+  /** What the thread held when it started, before any model. */
+  readonly startMemory: ThreadMemory;
+  /** What the thread holds, as measured with its latest answer. */
+  readonly memory: ThreadMemory;
+  /** Loads the model unless that grows the thread's WebAssembly memory by more than `allowanceBytes`. */
+  load(name: string, dir: string, allowanceBytes: number): Promise<LoadOutcome>;
   unload(name: string): Promise<void>;
   forecastJson(name: string, period: number): Promise<string>;
+  /** Resolves once no request to it is under way. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
 export type HostRequest =
-  | { id: number; op: 'load'; name: string; dir: string }
+  | { id: number; op: 'load'; name: string; dir: string; allowanceBytes: number }
   | { id: number; op: 'unload'; name: string }
   | { id: number; op: 'forecast'; name: string; period: number };
 
@@ -23,7 +31,14 @@ export interface SerializedError {
   reason: string | undefined;
 }
 
-export type HostReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+/** Every reply carries the thread's memory measured right after the request, so the server's figures are never older than its last answer. */
+export type HostReply = { id: number; memory: ThreadMemory } & ({ ok: true; value: unknown } | { ok: false; error: SerializedError });
+
+/** The worker's first message, once Prophet is loaded: what it holds before any model. */
+export interface HostReady {
+  ready: true;
+  memory: ThreadMemory;
+}
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof InferenceError) return { code: error.code, message: error.message, reason: error.reason };
@@ -39,7 +54,7 @@ function deserializeError(error: SerializedError): InferenceError {
 export async function handleHostRequest(shard: ModelShard, request: HostRequest): Promise<unknown> {
   switch (request.op) {
     case 'load':
-      return shard.load(request.name, request.dir);
+      return shard.load(request.name, request.dir, request.allowanceBytes);
     case 'unload':
       return shard.unload(request.name);
     case 'forecast':
@@ -48,14 +63,22 @@ export async function handleHostRequest(shard: ModelShard, request: HostRequest)
 }
 
 export class InProcessModelHost implements ModelHost {
-  private constructor(private readonly shard: ModelShard) {}
+  readonly startMemory: ThreadMemory;
+
+  private constructor(private readonly shard: ModelShard) {
+    this.startMemory = shard.memory();
+  }
 
   static async create(options: ReplayOptions): Promise<InProcessModelHost> {
     return new InProcessModelHost(await ModelShard.create(options));
   }
 
-  load(name: string, dir: string): Promise<LoadedModelInfo> {
-    return this.shard.load(name, dir);
+  get memory(): ThreadMemory {
+    return this.shard.memory();
+  }
+
+  load(name: string, dir: string, allowanceBytes: number): Promise<LoadOutcome> {
+    return this.shard.load(name, dir, allowanceBytes);
   }
 
   async unload(name: string): Promise<void> {
@@ -66,6 +89,8 @@ export class InProcessModelHost implements ModelHost {
     return this.shard.forecastJson(name, period);
   }
 
+  async drain(): Promise<void> {}
+
   async close(): Promise<void> {
     this.shard.close();
   }
@@ -75,25 +100,32 @@ type Distributive<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export class WorkerModelHost implements ModelHost {
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #drained: (() => void)[] = [];
   #nextId = 0;
   #failure: Error | undefined;
+  #memory: ThreadMemory;
 
   private constructor(
     private readonly worker: Worker,
+    readonly startMemory: ThreadMemory,
     onFailure: (error: Error) => void,
   ) {
+    this.#memory = startMemory;
     worker.on('message', (reply: HostReply) => {
       const pending = this.#pending.get(reply.id);
       if (!pending) return;
       this.#pending.delete(reply.id);
+      this.#memory = reply.memory;
       if (reply.ok) pending.resolve(reply.value);
       else pending.reject(deserializeError(reply.error));
+      this.#settleDrain();
     });
     const fail = (error: Error) => {
       if (this.#failure) return;
       this.#failure = error;
       for (const pending of this.#pending.values()) pending.reject(error);
       this.#pending.clear();
+      this.#settleDrain();
       onFailure(error);
     };
     worker.on('error', fail);
@@ -103,17 +135,31 @@ export class WorkerModelHost implements ModelHost {
   /** `onFailure` hears once if the thread dies: every model it held is gone with it. */
   static async create(options: ReplayOptions, onFailure: (error: Error) => void): Promise<WorkerModelHost> {
     const worker = startWorkerBeside(import.meta.url, 'model-host-worker', { workerData: options });
-    await new Promise<void>((resolve, reject) => {
+    const ready = await new Promise<HostReady>((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       const onExit = (code: number) => reject(new Error(`A model worker thread exited with code ${code} while starting.`));
       worker.once('error', onError).once('exit', onExit);
-      worker.once('message', (message: unknown) => {
+      worker.once('message', (message: Partial<HostReady> | undefined) => {
         worker.off('error', onError).off('exit', onExit);
-        if (message === 'ready') resolve();
-        else reject(new Error(`A model worker thread sent ${JSON.stringify(message)} instead of "ready".`));
+        if (message?.ready === true && message.memory) resolve(message as HostReady);
+        else reject(new Error(`A model worker thread sent ${JSON.stringify(message)} instead of its ready message.`));
       });
     });
-    return new WorkerModelHost(worker, onFailure);
+    return new WorkerModelHost(worker, ready.memory, onFailure);
+  }
+
+  get memory(): ThreadMemory {
+    return this.#memory;
+  }
+
+  drain(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  #settleDrain(): void {
+    if (this.#pending.size > 0) return;
+    for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   #call(request: Distributive<HostRequest>): Promise<unknown> {
@@ -125,8 +171,8 @@ export class WorkerModelHost implements ModelHost {
     });
   }
 
-  async load(name: string, dir: string): Promise<LoadedModelInfo> {
-    return (await this.#call({ op: 'load', name, dir })) as LoadedModelInfo;
+  async load(name: string, dir: string, allowanceBytes: number): Promise<LoadOutcome> {
+    return (await this.#call({ op: 'load', name, dir, allowanceBytes })) as LoadOutcome;
   }
 
   async unload(name: string): Promise<void> {

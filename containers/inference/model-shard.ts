@@ -2,6 +2,7 @@ import initAugursProphet from '@bsull/augurs/prophet';
 import { readModelDirectory } from '../shared/model-artifact.js';
 import { initProphet, replayModel, type ForecastModel } from '../shared/prophet.js';
 import { InferenceError } from './errors.js';
+import { keepsLoad, measuredHeapBytes, type ThreadMemory } from './memory-budget.js';
 import { WasmHeadroom } from './wasm-headroom.js';
 
 /** What the registry keeps about a model once it is loaded. */
@@ -9,6 +10,12 @@ export interface LoadedModelInfo {
   customerId: string;
   runId: string;
 }
+
+/**
+ * A load measured in its thread: how much it grew the WebAssembly memory, and whether it was kept
+ * (it grew within its allowance) or undone (its memory stays with the thread, free for later loads).
+ */
+export type LoadOutcome = ({ loaded: true } & LoadedModelInfo & { grownBytes: number }) | { loaded: false; grownBytes: number };
 
 export interface ReplayOptions {
   /**
@@ -36,11 +43,15 @@ export class ModelShard {
     return new ModelShard(options, new WasmHeadroom(await initAugursProphet()));
   }
 
-  async load(name: string, dir: string): Promise<LoadedModelInfo> {
+  /** Loads a model unless replaying it grows the WebAssembly memory by more than `allowanceBytes`. */
+  async load(name: string, dir: string, allowanceBytes: number): Promise<LoadOutcome> {
     let model: ForecastModel;
     let info: LoadedModelInfo;
+    let before = 0;
     try {
       const doc = await readModelDirectory(dir);
+      // Measured around the synchronous replay only, so no other load of this thread is counted in it.
+      before = this.headroom.memoryBytes;
       model = replayModel(doc, this.options.uncertaintySamples === undefined ? {} : { uncertaintySamples: this.options.uncertaintySamples });
       info = { customerId: doc.customerId, runId: doc.runId };
     } catch (error) {
@@ -51,10 +62,20 @@ export class ModelShard {
         { cause: error, reason },
       );
     }
+    const grownBytes = this.headroom.memoryBytes - before;
+    if (!keepsLoad(grownBytes, allowanceBytes)) {
+      model.free();
+      return { loaded: false, grownBytes };
+    }
     this.#models.get(name)?.free();
     this.#models.set(name, model);
-    this.headroom.check();
-    return info;
+    this.headroom.afterGrowth(before, allowanceBytes - grownBytes);
+    return { loaded: true, ...info, grownBytes: this.headroom.memoryBytes - before };
+  }
+
+  /** What this thread holds now: its V8 heap and Prophet's WebAssembly memory. */
+  memory(): ThreadMemory {
+    return { heapBytes: measuredHeapBytes(), wasmBytes: this.headroom.memoryBytes };
   }
 
   unload(name: string): boolean {

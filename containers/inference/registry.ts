@@ -2,8 +2,17 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MODEL_FILE_NAME } from '../shared/model-artifact.js';
 import { InferenceError } from './errors.js';
-import { estimateModelBytes, MemoryBudget } from './memory-budget.js';
+import {
+  estimateModelBytes,
+  growthAllowance,
+  measuredModelBytes,
+  threadBytes,
+  threadToRecycle,
+  type MeasuredThreads,
+  type ThreadMemory,
+} from './memory-budget.js';
 import type { ModelHost } from './model-host.js';
+import type { LoadOutcome } from './model-shard.js';
 import { encodePageToken, type ListQuery } from './payload.js';
 
 export interface ModelEntry {
@@ -12,7 +21,8 @@ export interface ModelEntry {
   readonly customerId: string;
   readonly runId: string;
   readonly estimatedBytes: number;
-  readonly host: ModelHost;
+  /** The thread holding it; changes when that thread is replaced. */
+  host: ModelHost;
   /** `"customerId":…,"runId":…` serialised once at load, spliced into every invocation response. */
   readonly identityJson: string;
 }
@@ -22,27 +32,81 @@ export interface ModelListPage {
   nextPageToken?: string;
 }
 
+/** The registry's measured memory, for logs and tests. */
+export interface MemoryFigures {
+  budgetBytes: number;
+  /** What the model threads hold above what they held at start: what load decisions read. */
+  measuredBytes: number;
+  /** The HTTP thread's heap above what it held at start, when the models live in worker threads (0 otherwise). */
+  mainHeapBytes: number;
+  threads: number;
+  /** Threads replaced since start because they held memory their models no longer used. */
+  recycled: number;
+}
+
+export interface RegistryOptions {
+  budgetBytes: number;
+  /** The HTTP thread's heap now, reported beside the measured figure; omitted when the models live on the HTTP thread (its heap is then the host's). */
+  mainHeapBytes?: () => number;
+  /** Starts a new model thread to replace one; omitted when threads cannot be replaced (models on the HTTP thread). */
+  startHost?: () => Promise<ModelHost>;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+interface HostSlot {
+  host: ModelHost;
+  /** What it held once its models were in place (at start, or once it took over a replaced thread's models). */
+  settled: ThreadMemory;
+  models: number;
+  /** Estimates of the models unloaded from it since it last grew: where a load most likely fits without growing. */
+  freedBytes: number;
+  loads: Set<Promise<unknown>>;
+  draining: boolean;
+}
+
 const MiB = 1024 * 1024;
 
 /**
- * The models this server holds, keyed by SageMaker's opaque `model_name`. Each model lives on the
- * host (thread) holding the fewest models when it is loaded.
+ * The models this server holds, keyed by SageMaker's opaque `model_name`, and the memory rule for
+ * loading them (see memory-budget.ts): a load may grow its thread's memory only within what the
+ * budget has left after the measured use of every thread; one that fits in memory a thread already
+ * holds always loads. A thread that holds far more than its models use is replaced.
  */
 export class ModelRegistry {
   readonly #entries = new Map<string, ModelEntry>();
   readonly #loading = new Set<string>();
-  readonly #hostCounts: Map<ModelHost, number>;
+  readonly #slots: HostSlot[];
+  readonly #mainStart: number;
+  #allowedToLoads = 0;
+  #recycling: Promise<void> | undefined;
+  #recycled = 0;
 
   constructor(
     hosts: readonly ModelHost[],
-    readonly budget: MemoryBudget,
+    private readonly options: RegistryOptions,
   ) {
     if (hosts.length === 0) throw new RangeError('a model registry needs at least one host');
-    this.#hostCounts = new Map(hosts.map((host) => [host, 0]));
+    if (!(options.budgetBytes >= 0)) throw new RangeError(`memory budget must be a number of bytes >= 0; received ${options.budgetBytes}`);
+    this.#slots = hosts.map((host) => newSlot(host));
+    this.#mainStart = options.mainHeapBytes?.() ?? 0;
   }
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  get budgetBytes(): number {
+    return this.options.budgetBytes;
+  }
+
+  memory(): MemoryFigures {
+    return {
+      budgetBytes: this.options.budgetBytes,
+      measuredBytes: measuredModelBytes(this.#measured()),
+      mainHeapBytes: this.options.mainHeapBytes ? Math.max(0, this.options.mainHeapBytes() - this.#mainStart) : 0,
+      threads: this.#slots.length,
+      recycled: this.#recycled,
+    };
   }
 
   async load(modelName: string, modelUrl: string): Promise<ModelEntry> {
@@ -52,33 +116,54 @@ export class ModelRegistry {
     this.#loading.add(modelName);
     try {
       const estimatedBytes = estimateModelBytes(await modelJsonSize(modelName, modelUrl));
-      if (!this.budget.tryReserve(estimatedBytes)) {
+      const slot = this.#placement();
+      const measuredBytes = measuredModelBytes(this.#measured());
+      const allowanceBytes = growthAllowance({
+        budgetBytes: this.options.budgetBytes,
+        measuredBytes,
+        allowedToOthersBytes: this.#allowedToLoads,
+        estimateBytes: estimatedBytes,
+        threads: this.#slots.length,
+      });
+      this.#allowedToLoads += allowanceBytes;
+      slot.models++;
+      const loading = slot.host.load(modelName, modelUrl, allowanceBytes);
+      slot.loads.add(loading);
+      let outcome: LoadOutcome;
+      try {
+        outcome = await loading;
+      } catch (error) {
+        slot.models--;
+        throw error;
+      } finally {
+        slot.loads.delete(loading);
+        this.#allowedToLoads -= allowanceBytes;
+      }
+      if (!outcome.loaded) {
+        slot.models--;
+        this.#maybeRecycle();
+        const after = measuredModelBytes(this.#measured());
         throw new InferenceError(
           'E_INSUFFICIENT_MEMORY',
-          `Loading model [${modelName}] needs about ${toMiB(estimatedBytes)} MiB but ${toMiB(this.budget.reservedBytes)} of the ` +
-            `${toMiB(this.budget.budgetBytes)} MiB model memory budget are taken by ${this.#entries.size} models; unload some first.`,
+          `Loading model [${modelName}] grew its thread's memory by ${toMiB(outcome.grownBytes)} MiB, more than the ${toMiB(allowanceBytes)} MiB ` +
+            `left of the ${toMiB(this.options.budgetBytes)} MiB model memory budget: ${this.#entries.size} loaded models take ${toMiB(after)} MiB ` +
+            `(V8 heap and WebAssembly memory of ${this.#slots.length} model thread${this.#slots.length === 1 ? '' : 's'}, measured); unload some first.`,
         );
       }
-      const host = this.#leastLoadedHost();
-      this.#hostCounts.set(host, (this.#hostCounts.get(host) ?? 0) + 1);
-      try {
-        const info = await host.load(modelName, modelUrl);
-        const entry: ModelEntry = {
-          modelName,
-          modelUrl,
-          customerId: info.customerId,
-          runId: info.runId,
-          estimatedBytes,
-          host,
-          identityJson: `"customerId":${JSON.stringify(info.customerId)},"runId":${JSON.stringify(info.runId)}`,
-        };
-        this.#entries.set(modelName, entry);
-        return entry;
-      } catch (error) {
-        this.#hostCounts.set(host, (this.#hostCounts.get(host) ?? 1) - 1);
-        this.budget.release(estimatedBytes);
-        throw error;
-      }
+      if (outcome.grownBytes > 0) slot.freedBytes = 0;
+      else slot.freedBytes = Math.max(0, slot.freedBytes - estimatedBytes);
+      const entry: ModelEntry = {
+        modelName,
+        modelUrl,
+        customerId: outcome.customerId,
+        runId: outcome.runId,
+        estimatedBytes,
+        host: slot.host,
+        identityJson: `"customerId":${JSON.stringify(outcome.customerId)},"runId":${JSON.stringify(outcome.runId)}`,
+      };
+      this.#entries.set(modelName, entry);
+      this.#maybeRecycle();
+      return entry;
     } finally {
       this.#loading.delete(modelName);
     }
@@ -94,9 +179,26 @@ export class ModelRegistry {
     const entry = this.get(modelName);
     // Gone from the table first, so no new invocation reaches a model that is being freed.
     this.#entries.delete(modelName);
-    await entry.host.unload(modelName);
-    this.#hostCounts.set(entry.host, (this.#hostCounts.get(entry.host) ?? 1) - 1);
-    this.budget.release(entry.estimatedBytes);
+    const host = entry.host;
+    await host.unload(modelName);
+    const slot = this.#slots.find((candidate) => candidate.host === host);
+    if (slot) {
+      slot.models--;
+      slot.freedBytes += entry.estimatedBytes;
+    }
+    this.#maybeRecycle();
+  }
+
+  /** The model's forecast as JSON, from the thread holding it. */
+  async forecastJson(entry: ModelEntry, period: number): Promise<string> {
+    const json = await entry.host.forecastJson(entry.modelName, period);
+    this.#maybeRecycle();
+    return json;
+  }
+
+  /** Waits for a thread replacement under way, if any (shutdown and tests). */
+  async settled(): Promise<void> {
+    await this.#recycling;
   }
 
   list({ limit, after }: ListQuery): ModelListPage {
@@ -111,11 +213,89 @@ export class ModelRegistry {
     return result;
   }
 
-  #leastLoadedHost(): ModelHost {
-    let best: [ModelHost, number] | undefined;
-    for (const candidate of this.#hostCounts) if (!best || candidate[1] < best[1]) best = candidate;
-    return best![0];
+  /** The thread where a load most likely fits in memory it already holds, else the one with the fewest models. */
+  #placement(): HostSlot {
+    let best: HostSlot | undefined;
+    for (const slot of this.#slots) {
+      if (slot.draining) continue;
+      if (!best || slot.freedBytes > best.freedBytes || (slot.freedBytes === best.freedBytes && slot.models < best.models)) best = slot;
+    }
+    return best!;
   }
+
+  #measured(): MeasuredThreads {
+    return { threads: this.#slots.map((slot) => ({ now: slot.host.memory, start: slot.host.startMemory, settled: slot.settled })) };
+  }
+
+  #maybeRecycle(): void {
+    const startHost = this.options.startHost;
+    if (!startHost || this.#recycling) return;
+    const index = threadToRecycle(this.#measured(), this.options.budgetBytes);
+    const slot = this.#slots[index];
+    if (!slot) return;
+    this.#recycling = this.#recycle(slot, startHost)
+      .catch((error: unknown) => {
+        slot.draining = false;
+        this.options.log?.('thread-recycle-failed', { message: (error as Error).message });
+      })
+      .finally(() => (this.#recycling = undefined));
+  }
+
+  /**
+   * Replaces a thread: new loads go to a new thread at once, the old thread's models are loaded
+   * again there one by one (each switches as soon as it is in place, so invocations never wait),
+   * then the old thread finishes what it was asked and ends, and its memory with it.
+   */
+  async #recycle(old: HostSlot, startHost: () => Promise<ModelHost>): Promise<void> {
+    old.draining = true;
+    const heldBytes = threadBytes(old.host.memory) - threadBytes(old.host.startMemory);
+    const fresh = newSlot(await startHost());
+    this.#slots.push(fresh);
+    await Promise.allSettled([...old.loads]);
+    let moved = 0;
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.host !== old.host) continue;
+      // The model's memory is already counted in the old thread's, which goes: the move is allowed what a load would be
+      // without it, and if it needs more it takes it rather than leave the model behind.
+      const allowanceBytes = growthAllowance({
+        budgetBytes: this.options.budgetBytes,
+        measuredBytes: measuredModelBytes(this.#measured()) - heldBytes,
+        allowedToOthersBytes: this.#allowedToLoads,
+        estimateBytes: entry.estimatedBytes,
+        threads: this.#slots.length - 1,
+      });
+      let outcome = await fresh.host.load(entry.modelName, entry.modelUrl, allowanceBytes);
+      if (!outcome.loaded) outcome = await fresh.host.load(entry.modelName, entry.modelUrl, Number.MAX_SAFE_INTEGER);
+      if (this.#entries.get(entry.modelName) === entry && entry.host === old.host) {
+        entry.host = fresh.host;
+        fresh.models++;
+        old.models--;
+        moved++;
+      } else if (outcome.loaded) {
+        await fresh.host.unload(entry.modelName);
+      }
+    }
+    this.#slots.splice(this.#slots.indexOf(old), 1);
+    await old.host.drain();
+    await old.host.close();
+    fresh.settled = fresh.host.memory;
+    this.#recycled++;
+    this.options.log?.('thread-recycled', {
+      models: moved,
+      heldMiB: Number(toMiB(heldBytes)),
+      nowHeldMiB: Number(toMiB(threadBytes(fresh.host.memory) - threadBytes(fresh.host.startMemory))),
+      budgetMiB: Number(toMiB(this.options.budgetBytes)),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#recycling;
+    await Promise.all(this.#slots.map((slot) => slot.host.close()));
+  }
+}
+
+function newSlot(host: ModelHost): HostSlot {
+  return { host, settled: host.startMemory, models: 0, freedBytes: 0, loads: new Set(), draining: false };
 }
 
 async function modelJsonSize(modelName: string, modelUrl: string): Promise<number> {

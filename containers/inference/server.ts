@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { InferenceError, isInferenceError, type ErrorBody } from './errors.js';
 import { discardBody, REQUEST_TIMEOUT_MS } from '../shared/http-body.js';
-import { MemoryBudget, containerMemoryLimit, headroomBytes } from './memory-budget.js';
+import { containerMemoryLimit, headroomBytes, measuredHeapBytes } from './memory-budget.js';
 import { InProcessModelHost, WorkerModelHost, type ModelHost } from './model-host.js';
 import { MAX_BODY_BYTES, MAX_PERIOD_DAYS, parseInvokeBody, parseListQuery, parseLoadBody } from './payload.js';
 import { ModelRegistry } from './registry.js';
@@ -33,17 +33,20 @@ export async function startInferenceServer(config: InferenceConfig, log: LogEven
   // Models live in worker threads so that loads and forecasts never hold up the HTTP thread, /ping
   // included; 0 workers keeps them on the HTTP thread (cheaper per request, but a burst of loads
   // then delays /ping).
+  const startWorker = () => WorkerModelHost.create(replay, (error) => reportFailure(error));
   const hosts: ModelHost[] =
-    config.workers === 0
-      ? [await InProcessModelHost.create(replay)]
-      : await Promise.all(Array.from({ length: config.workers }, () => WorkerModelHost.create(replay, (error) => reportFailure(error))));
+    config.workers === 0 ? [await InProcessModelHost.create(replay)] : await Promise.all(Array.from({ length: config.workers }, startWorker));
   const budgetBytes = config.modelMemoryBytes ?? (await defaultModelMemory());
-  const registry = new ModelRegistry(hosts, new MemoryBudget(budgetBytes));
+  // Worker threads can be replaced to give back WebAssembly memory; the HTTP thread's cannot.
+  const registry = new ModelRegistry(
+    hosts,
+    config.workers === 0 ? { budgetBytes, log } : { budgetBytes, log, mainHeapBytes: measuredHeapBytes, startHost: startWorker },
+  );
   const app = buildApp(registry, log);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    await Promise.all(hosts.map((host) => host.close()));
+    await registry.close();
     throw error;
   }
   const address = app.server.address() as AddressInfo;
@@ -56,7 +59,7 @@ export async function startInferenceServer(config: InferenceConfig, log: LogEven
     failure,
     async close() {
       await app.close();
-      await Promise.all(hosts.map((host) => host.close()));
+      await registry.close();
     },
   };
 }
@@ -118,10 +121,11 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
         customerId: entry.customerId,
         runId: entry.runId,
         ms: Math.round(performance.now() - started),
+        ...memoryFields(registry),
       });
       return reply.code(200).send({ modelName, modelUrl: url, customerId: entry.customerId, runId: entry.runId });
     } catch (error) {
-      if (isInferenceError(error)) log('model-load-failed', { modelName, url, code: error.code, reason: error.reason, message: error.message });
+      if (isInferenceError(error)) log('model-load-failed', { modelName, url, code: error.code, reason: error.reason, message: error.message, ...memoryFields(registry) });
       throw error;
     }
   });
@@ -135,14 +139,14 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
 
   app.delete<{ Params: { name: string } }>('/models/:name', async (request) => {
     await registry.unload(request.params.name);
-    log('model-unloaded', { modelName: request.params.name });
+    log('model-unloaded', { modelName: request.params.name, ...memoryFields(registry) });
     return { modelName: request.params.name, status: 'unloaded' };
   });
 
   app.post<{ Params: { name: string } }>('/models/:name/invoke', async (request, reply) => {
     const entry = registry.get(request.params.name);
     const { period } = parseInvokeBody(request.body as string | undefined, MAX_PERIOD_DAYS);
-    const forecast = await entry.host.forecastJson(entry.modelName, period);
+    const forecast = await registry.forecastJson(entry, period);
     const target = request.headers[TARGET_MODEL_HEADER];
     const model = typeof target === 'string' && target !== '' ? target : entry.modelName;
     return reply
@@ -151,6 +155,12 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
   });
 
   return app;
+}
+
+/** The measured model memory beside the budget, on every load and unload log line. */
+function memoryFields(registry: ModelRegistry): { modelMemoryBytes: number; mainHeapBytes: number; budgetBytes: number } {
+  const { measuredBytes, mainHeapBytes, budgetBytes } = registry.memory();
+  return { modelMemoryBytes: measuredBytes, mainHeapBytes, budgetBytes };
 }
 
 function toErrorBody(error: FastifyError): ErrorBody {

@@ -3,7 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { parseInferenceConfig } from '../../containers/inference/config.js';
-import { containerMemoryLimit, headroomBytes, MemoryBudget } from '../../containers/inference/memory-budget.js';
+import {
+  containerMemoryLimit,
+  growthAllowance,
+  headroomBytes,
+  keepsLoad,
+  measuredModelBytes,
+  threadToRecycle,
+  WASM_PAGE_BYTES,
+  type MeasuredThreads,
+} from '../../containers/inference/memory-budget.js';
 
 const MiB = 1024 * 1024;
 
@@ -49,14 +58,38 @@ test('the container memory limit comes from the cgroup when it sets one', async 
   t.is(await containerMemoryLimit([missing]), os.totalmem());
 });
 
-test('the memory budget refuses a reservation that would pass it and frees on release', (t) => {
+test('headroom is a tenth of the container memory, at least 256 MiB', (t) => {
   t.is(headroomBytes(1024 * MiB), 256 * MiB);
   t.is(headroomBytes(16 * 1024 * MiB), Math.round(1.6 * 1024 * MiB));
-  const budget = new MemoryBudget(300);
-  t.true(budget.tryReserve(200));
-  t.false(budget.tryReserve(101));
-  t.is(budget.reservedBytes, 200);
-  budget.release(200);
-  t.true(budget.tryReserve(300));
-  t.throws(() => new MemoryBudget(Number.NaN), { instanceOf: RangeError });
+});
+
+const thread = (startMiB: number, nowMiB: number, settledMiB = startMiB) => ({
+  start: { heapBytes: 0, wasmBytes: startMiB * MiB },
+  now: { heapBytes: MiB / 2, wasmBytes: nowMiB * MiB - MiB / 2 },
+  settled: { heapBytes: 0, wasmBytes: settledMiB * MiB },
+});
+
+test('measured model memory is what every model thread holds above its start', (t) => {
+  const measured: MeasuredThreads = { threads: [thread(2, 5), thread(2, 3)] };
+  t.is(measuredModelBytes(measured), 4 * MiB);
+});
+
+test('a load may grow memory only within what the budget has left, and always loads into memory already held', (t) => {
+  const estimateBytes = 120 * 1024;
+  // Plenty left: room for free space ahead, a share of what is left.
+  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 20 * MiB, allowedToOthersBytes: 0, estimateBytes, threads: 2 }), 20 * MiB);
+  // Little left: the estimate and a page.
+  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 99.5 * MiB, allowedToOthersBytes: 0, estimateBytes, threads: 2 }), estimateBytes + WASM_PAGE_BYTES);
+  // Other loads under way took what was left; the measured use past the budget leaves nothing.
+  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 100 * MiB - 100 * 1024, allowedToOthersBytes: 50 * 1024, estimateBytes, threads: 2 }), 50 * 1024);
+  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 120 * MiB, allowedToOthersBytes: 0, estimateBytes, threads: 2 }), 0);
+  t.true(keepsLoad(0, 0), 'a model that fits in memory the thread holds loads even with nothing left');
+  t.false(keepsLoad(WASM_PAGE_BYTES, WASM_PAGE_BYTES - 1));
+});
+
+test('a thread is replaced only when the measured use passed the budget by an eighth and it grew past its share since it settled', (t) => {
+  const budget = 16 * MiB;
+  t.is(threadToRecycle({ threads: [thread(2, 10), thread(2, 10)]}, budget), -1, 'at the budget: nothing to give back');
+  t.is(threadToRecycle({ threads: [thread(2, 9), thread(2, 21)]}, budget), 1, 'the thread holding the most past its share');
+  t.is(threadToRecycle({ threads: [thread(2, 9), thread(2, 21, 20)]}, budget), -1, 'its models alone took that memory when it settled');
 });
