@@ -101,7 +101,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
   const { port } = server.address() as AddressInfo;
   const endpointUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const internalS3 = new InternalS3(endpointUrl, region);
+  const internalS3 = new InternalS3(s3.objects, options.onRequest);
   const stopGraceMs = options.stopGraceMs ?? 120_000;
   try {
     sagemaker = await createSageMakerService({
@@ -134,7 +134,6 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     close() {
       closing ??= (async () => {
         await sagemaker?.shutdown();
-        internalS3.destroy();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -27,6 +27,28 @@ interface ListResult { objects: unknown[]; commonPrefixes: string[]; isTruncated
 const OBJECT_SUFFIX = '._S3rver_object';
 const RESOURCE_SUFFIXES = ['object', 'object.md5', 'metadata.json'];
 
+async function writeBuffer(file: string, content: Buffer): Promise<{ md5: string; size: number }> {
+  await fs.writeFile(file, content);
+  return { md5: createHash('md5').update(content).digest('hex'), size: content.length };
+}
+
+async function writeStream(file: string, content: Readable): Promise<{ md5: string; size: number }> {
+  const md5 = createHash('md5');
+  let size = 0;
+  await pipeline(
+    content,
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        md5.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+    createWriteStream(file),
+  );
+  return { md5: md5.digest('hex'), size };
+}
+
 /** s3rver's error class: thrown from the store, it becomes S3's XML error response. */
 export type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;
 
@@ -102,25 +124,11 @@ export function patchFilesystemStore(
     const objectPath = s.getResourcePath(object.bucket, object.key, 'object');
     await fs.mkdir(path.dirname(objectPath), { recursive: true });
     const partial = `${objectPath}.${randomBytes(6).toString('hex')}.partial`;
-    const md5 = createHash('md5');
-    let size = 0;
     try {
-      const source = Buffer.isBuffer(object.content) ? [object.content] : object.content;
-      await pipeline(
-        source,
-        new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            md5.update(chunk);
-            size += chunk.length;
-            callback(null, chunk);
-          },
-        }),
-        createWriteStream(partial),
-      );
-      const digest = md5.digest('hex');
-      await s.putMetadata(object.bucket, object.key, object.metadata, digest);
+      const { md5, size } = Buffer.isBuffer(object.content) ? await writeBuffer(partial, object.content) : await writeStream(partial, object.content);
+      await s.putMetadata(object.bucket, object.key, object.metadata, md5);
       await fs.rename(partial, objectPath);
-      return { md5: digest, size };
+      return { md5, size };
     } catch (error) {
       await fs.rm(partial, { force: true });
       throw error;
@@ -164,6 +172,35 @@ export function patchFilesystemStore(
       commonPrefixes: [...commonPrefixes].sort(compareUtf8),
       isTruncated,
     };
+  };
+}
+
+/**
+ * The bucket's objects as files, for local SageMaker and the local endpoint, which reach local S3
+ * without HTTP (as SageMaker's hosts reach S3 over AWS's own network): the same store the edge
+ * serves, so keys, listing order and stored metadata are the edge's. An object's file is always
+ * whole (puts are renamed into place), so reading it directly is a consistent GET.
+ */
+export interface LocalObjects {
+  hasBucket(bucket: string): Promise<boolean>;
+  /** The file holding the object's bytes (throws s3rver's S3Error for a bad bucket name or key). */
+  objectFile(bucket: string, key: string): string;
+  /** Every key under `prefix`, in S3's UTF-8 binary order. */
+  keys(bucket: string, prefix: string): Promise<string[]>;
+  /** PutObject: `content-type` as S3 stores it (binary/octet-stream when not given). */
+  put(bucket: string, key: string, content: Buffer | Readable, contentType: string | undefined): Promise<void>;
+}
+
+/** {@link LocalObjects} over a store {@link patchFilesystemStore} has patched. */
+export function localObjects(store: unknown, makeObject: (bucket: string, key: string, content: Buffer | Readable, metadata: Record<string, string>) => unknown): LocalObjects {
+  const s = store as FilesystemStoreLike & { getBucket(bucket: string): Promise<unknown> };
+  return {
+    hasBucket: async (bucket) => (await s.getBucket(bucket)) !== null,
+    objectFile: (bucket, key) => s.getResourcePath(bucket, key, 'object'),
+    keys: async (bucket, prefix) => (await walkKeys(s.getBucketPath(bucket), prefix)).filter((key) => key.startsWith(prefix)).sort(compareUtf8),
+    put: async (bucket, key, content, contentType) => {
+      await s.putObject(makeObject(bucket, key, content, contentType === undefined ? {} : { 'content-type': contentType }) as StoredObject);
+    },
   };
 }
 

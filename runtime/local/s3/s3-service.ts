@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import S3rver from 's3rver';
 import { AwsChunkedDecoder, decodedHeaders, isAwsChunked } from './aws-chunked.js';
-import { patchFilesystemStore, type S3ErrorClass } from './filesystem-store.js';
+import { localObjects, patchFilesystemStore, type LocalObjects, type S3ErrorClass } from './filesystem-store.js';
 import { patchListObjectsV2 } from './list-objects-v2.js';
 import { answerS3Fault, type S3FaultSwitch } from './fault-switch.js';
 import { answerWithoutBody } from '../../../containers/shared/http-body.js';
@@ -23,6 +23,8 @@ interface BucketStore {
 
 export interface S3Service {
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** The same objects without HTTP, for local SageMaker and the local endpoint (internal-client.ts). */
+  readonly objects: LocalObjects;
 }
 
 /** The access key local SageMaker signs its own S3 calls with (see internal-client.ts). */
@@ -43,7 +45,7 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
   server.on('error', (error: Error & { status?: number }) => {
     if ((error.status ?? 500) >= 500) log(`s3: ${error.stack ?? error.message}`);
   });
-  const S3Object = require('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: null, metadata: Record<string, string>) => unknown;
+  const S3Object = require('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: Buffer | Readable | null, metadata: Record<string, string>) => unknown;
   const S3Error = require('s3rver/lib/models/error.js') as S3ErrorClass;
   patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata), S3Error);
   const accounts = require('s3rver/lib/models/account.js') as S3rverAccounts;
@@ -52,6 +54,7 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
   const handler = server.callback();
 
   return {
+    objects: localObjects(server.store, (bucket, key, content, metadata) => new S3Object(bucket, key, content, metadata)),
     handle(req, res) {
       // s3rver only knows its own access key; any key the caller signs with is accepted instead.
       const accessKeyId = requestAccessKeyId(req);
