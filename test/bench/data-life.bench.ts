@@ -50,6 +50,12 @@ const NIGHTS = Number(values.nights ?? (flags.quick ? 3 : 10));
 const RETENTION_DAYS = Number(values['retention-days'] ?? (flags.quick ? 1 : 3));
 /** Corrected values (earlier days, other customers) in each of the cleanup scenario's drops. */
 const CORRECTIONS_PER_NIGHT = 3;
+/**
+ * In the cleanup scenario most customers get no new row for all the nights, so their carried-over
+ * models age past the default 7-day stale rule, which then stops the run (as it should on AWS).
+ * The scenario is about what cleanup removes, so it allows models a month old.
+ */
+const SCENARIO_MAX_MODEL_AGE_DAYS = 30;
 for (const [name, value] of Object.entries({ customers: CUSTOMERS, changed: CHANGED, nights: NIGHTS, 'retention-days': RETENTION_DAYS })) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${value}`);
 }
@@ -201,7 +207,7 @@ try {
         return `${id},${day},${(Number(value) * 1.1).toFixed(2)}`;
       });
       await putDrop(nights, `raw/${dayOf(DAYS + n - 1)}.csv`, [...fresh, ...corrected]);
-      const night = await runNight(nights, nightTime(n));
+      const night = await runNight(nights, nightTime(n), { [PIPELINE_ENV.maxModelAgeDays]: String(SCENARIO_MAX_MODEL_AGE_DAYS) });
       // Processing reads every drop, so the count covers the corrections of all nights so far.
       corrections = night.report.corrections ?? 0;
       log(`night ${n}/${NIGHTS}: ${night.report.retraining?.trained ?? 0} models trained, ${corrections} corrections, ${night.seconds.toFixed(1)} s (${stepsOf(night.report)})`);
@@ -247,7 +253,7 @@ try {
   }
   notes.push(
     `cleanup: ${NIGHTS} nights after the first (simulated days ${nightTime(1).toISODate()} … ${nightTime(NIGHTS).toISODate()}), each a drop of one new day for ${CHANGED} customers ` +
-      `and ${CORRECTIONS_PER_NIGHT} corrected values (the last night's processing applied ${corrections}), run under the default retention; cleanup as of the last night, runs before ${cutoffRunId}; ` +
+      `and ${CORRECTIONS_PER_NIGHT} corrected values (the last night's processing applied ${corrections}), run under the default retention and a ${SCENARIO_MAX_MODEL_AGE_DAYS}-day stale rule (the default 7 days stops night 8: 99% of the customers got no new row); cleanup as of the last night, runs before ${cutoffRunId}; ` +
       `removed by kind ${JSON.stringify(last.result.summary.removed.byKind)} from runs ${last.result.summary.removed.runs.join(', ')}; ` +
       `bucket after: ${last.after.objects} objects, ${(last.after.bytes / 1e6).toFixed(1)} MB; ` +
       `kept past the retention: ${[...why].map(([reason, count]) => `${count} × ${reason}`).join('; ') || 'nothing'}`,
