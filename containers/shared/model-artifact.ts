@@ -428,13 +428,22 @@ async function readArchiveEntries(file: string): Promise<ArchiveEntry[]> {
   let compressed: Buffer;
   try {
     const { size } = await handle.stat();
-    if (size > ARCHIVE_LIMITS.maxArchiveBytes) {
-      throw new ModelArtifactError('E_ARCHIVE_UNSAFE', `${file}: archive is ${size} bytes, over the ${ARCHIVE_LIMITS.maxArchiveBytes}-byte limit`);
-    }
+    checkArchiveSize(file, size);
     compressed = await handle.readFile();
   } finally {
     await handle.close();
   }
+  return archiveEntries(compressed, file);
+}
+
+function checkArchiveSize(name: string, size: number): void {
+  if (size > ARCHIVE_LIMITS.maxArchiveBytes) {
+    throw new ModelArtifactError('E_ARCHIVE_UNSAFE', `${name}: archive is ${size} bytes, over the ${ARCHIVE_LIMITS.maxArchiveBytes}-byte limit`);
+  }
+}
+
+/** {@link readArchiveEntries} of an archive already in memory; `file` names it in errors. */
+async function archiveEntries(compressed: Uint8Array, file: string): Promise<ArchiveEntry[]> {
   let raw: Buffer;
   try {
     raw = gunzipSync(compressed, { maxOutputLength: ARCHIVE_LIMITS.maxUncompressedBytes });
@@ -511,6 +520,13 @@ function modelJsonEntry(file: string, entries: readonly ArchiveEntry[]): Archive
 export async function readModelArchive(file: string): Promise<ModelDocument> {
   const entries = await readArchiveEntries(file);
   return parseModelJson(modelJsonEntry(file, entries).data.toString('utf8'), file);
+}
+
+/** Reads a model archive held in memory (e.g. an S3 object's body); `name` says where it came from in errors. */
+export async function readModelArchiveBytes(bytes: Uint8Array, name: string): Promise<ModelDocument> {
+  checkArchiveSize(name, bytes.byteLength);
+  const entries = await archiveEntries(bytes, name);
+  return parseModelJson(modelJsonEntry(name, entries).data.toString('utf8'), name);
 }
 
 /**

@@ -74,6 +74,13 @@ export async function writeJson(s3: S3Client, bucket: string, key: string, value
   );
 }
 
+/** The object's bytes, in memory: for objects known to be small (model archives). */
+export async function readBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (response.Body === undefined) throw new Error(`s3://${bucket}/${key} has no body`);
+  return response.Body.transformToByteArray();
+}
+
 export async function downloadToFile(s3: S3Client, bucket: string, key: string, file: string): Promise<void> {
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (response.Body === undefined) throw new Error(`s3://${bucket}/${key} has no body`);

@@ -1,33 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { readModelArchive } from '../../containers/shared/model-artifact.js';
 import { customerDataPrefix, customerIdOfKey, modelKey, runModelsPrefix } from './bucket-layout.js';
 import { forEachWithConcurrency, invokeModel } from './endpoint-invoke.js';
 import type { ChallengerEvidence } from './gate.js';
-import { challengerEvidence } from './gate-evidence.js';
-import { compareCustomerIds, targetModelName, type ManifestEntry } from './manifest.js';
-import { downloadToFile, listKeys } from './s3-objects.js';
+import { compareCustomerIds, type ManifestEntry } from './manifest.js';
+import { FAILURE_CODES, type FailureCode, type ModelCheck } from './model-check.js';
+import { createModelChecker, modelCheckThreads, type ModelChecker } from './model-check-pool.js';
+import { listKeys, readBytes } from './s3-objects.js';
 import { RunStopError, STOP_CODES } from './stop-rules.js';
+
+export { FAILURE_CODES, type FailureCode } from './model-check.js';
 
 /**
  * Checks a run's models before anything is published: every customer the processing step wrote
  * data for must have a readable model of this run that replays, and a sample of the new models
  * must answer through the endpoint. A customer that fails keeps its current model. Reading each
- * model also gathers the quality gate's evidence about it.
+ * model also gathers the quality gate's evidence about it. Models are read into memory (no temp
+ * files) and checked on worker threads, one per core, while this thread downloads the next ones.
  */
-
-/** Stable codes of a customer's failure, in the report's outcomes. */
-export const FAILURE_CODES = {
-  missing: 'E_MODEL_MISSING',
-  unreadable: 'E_MODEL_UNREADABLE',
-  mismatch: 'E_MODEL_MISMATCH',
-  endpoint: 'E_MODEL_ENDPOINT',
-} as const;
-
-export type FailureCode = (typeof FAILURE_CODES)[keyof typeof FAILURE_CODES];
 
 export interface ModelFailure {
   readonly customerId: string;
@@ -65,6 +55,8 @@ export interface ValidationOptions {
   readonly horizonDays: number;
   /** Parallel model downloads. */
   readonly concurrency?: number;
+  /** Worker threads that check models; default {@link modelCheckThreads} of the customer count (0: this thread). */
+  readonly checkThreads?: number;
   readonly onProgress?: (checked: number, total: number) => void;
 }
 
@@ -95,12 +87,13 @@ export async function validateRun(options: ValidationOptions): Promise<Validatio
   const valid: Record<string, ManifestEntry> = {};
   const evidence: Record<string, ChallengerEvidence> = {};
   const failures: ModelFailure[] = [];
-  const workDir = await mkdtemp(path.join(os.tmpdir(), `forecast-validate-${runId}-`));
+  const checker = createModelChecker(options.checkThreads ?? modelCheckThreads(customers.length));
   let checked = 0;
   try {
+    // Several downloads in flight per checking thread, so no thread waits for bytes.
     await forEachWithConcurrency(customers, options.concurrency ?? DEFAULT_CONCURRENCY, async (customerId) => {
       const outcome = modelIds.has(customerId)
-        ? await checkModel(options, customerId, path.join(workDir, `${customerId}.tar.gz`))
+        ? await checkModel(options, checker, customerId)
         : { code: FAILURE_CODES.missing, reason: `no model at s3://${bucket}/${modelKey(runId, customerId)}` };
       if ('entry' in outcome) {
         valid[customerId] = outcome.entry;
@@ -110,7 +103,7 @@ export async function validateRun(options: ValidationOptions): Promise<Validatio
       if (checked % PROGRESS_EVERY === 0 || checked === customers.length) options.onProgress?.(checked, customers.length);
     });
   } finally {
-    await rm(workDir, { recursive: true, force: true });
+    await checker.close();
   }
 
   const sampled = await invokeSample(options, sampleOf(Object.keys(valid).sort(compareCustomerIds), options.sampleSize), valid, failures);
@@ -119,33 +112,16 @@ export async function validateRun(options: ValidationOptions): Promise<Validatio
   return { customers: customers.length, modelsFound: customers.filter((id) => modelIds.has(id)).length, valid, evidence, failures, sampled };
 }
 
-async function checkModel(
-  options: ValidationOptions,
-  customerId: string,
-  file: string,
-): Promise<{ entry: ManifestEntry; evidence: ChallengerEvidence } | { code: FailureCode; reason: string }> {
+async function checkModel(options: ValidationOptions, checker: ModelChecker, customerId: string): Promise<ModelCheck> {
   const { s3, bucket, runId } = options;
+  const key = modelKey(runId, customerId);
+  let bytes: Uint8Array;
   try {
-    await downloadToFile(s3, bucket, modelKey(runId, customerId), file);
-    // The reader refuses non-finite metrics and a history altered after the fit; replay refuses a fit that does not match its data.
-    const model = await readModelArchive(file);
-    if (model.customerId !== customerId) return { code: FAILURE_CODES.mismatch, reason: `the model is for customer ${model.customerId}` };
-    if (model.runId !== runId) return { code: FAILURE_CODES.mismatch, reason: `the model was trained by run ${model.runId}, not ${runId}` };
-    return {
-      entry: {
-        targetModel: targetModelName(runId, customerId),
-        runId,
-        trainedAt: model.trainedAt,
-        metrics: { ...model.metrics },
-        ...(model.source === undefined ? {} : { sourceSha256: model.source.sha256 }),
-      },
-      evidence: await challengerEvidence(model, options.horizonDays),
-    };
+    bytes = await readBytes(s3, bucket, key);
   } catch (error) {
     return { code: FAILURE_CODES.unreadable, reason: `unreadable model: ${(error as Error).message}` };
-  } finally {
-    await rm(file, { force: true });
   }
+  return checker.check(bytes, { customerId, runId, horizonDays: options.horizonDays, source: `s3://${bucket}/${key}` });
 }
 
 /** Up to `size` ids spread evenly over the sorted list, so the sample covers every training instance's shard. */

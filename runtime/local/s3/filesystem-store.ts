@@ -19,6 +19,11 @@ interface FilesystemStoreLike {
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
   putObject(object: StoredObject): Promise<{ md5: string; size: number }>;
   listObjects(bucket: string, options: ListOptions): Promise<ListResult>;
+  putBucket(bucket: string): Promise<unknown>;
+  deleteBucket(bucket: string): Promise<void>;
+  getSubresource(bucket: string, key: string | undefined, type: string): Promise<unknown>;
+  putSubresource(bucket: string, key: string | undefined, resource: { type: string }): Promise<void>;
+  deleteSubresource(bucket: string, key: string | undefined, type: string): Promise<void>;
 }
 interface StoredObject { bucket: string; key: string; content: Buffer | Readable; metadata: Record<string, string> }
 interface ListOptions { delimiter?: string; startAfter?: string; prefix?: string; maxKeys?: number }
@@ -62,6 +67,9 @@ export type S3ErrorClass = new (code: string, message: string, detail?: Record<s
  *   renamed over the object once complete.
  * - `listObjects` walked directories in `readdir` order, so keys came back unsorted and paging with
  *   `start-after` skipped keys. Here keys are listed in S3's UTF-8 binary order.
+ * - Every object request read the bucket's CORS and website configurations from disk (a failed
+ *   open each, when there are none). Here a bucket's configurations are kept in memory; this
+ *   store is their only writer.
  */
 export function patchFilesystemStore(
   store: unknown,
@@ -134,6 +142,43 @@ export function patchFilesystemStore(
       throw error;
     }
   };
+
+  const bucketConfigs = new Map<string, Promise<unknown>>();
+  const configKey = (bucket: string, type: string) => `${bucket}/${type}`;
+  const forgetConfigs = (bucket: string) => {
+    for (const key of bucketConfigs.keys()) if (key.startsWith(`${bucket}/`)) bucketConfigs.delete(key);
+  };
+  const getSubresource = s.getSubresource.bind(s);
+  s.getSubresource = (bucket, key, type) => {
+    if (key !== undefined) return getSubresource(bucket, key, type);
+    let config = bucketConfigs.get(configKey(bucket, type));
+    if (config === undefined) {
+      config = getSubresource(bucket, undefined, type);
+      bucketConfigs.set(configKey(bucket, type), config);
+      config.catch(() => bucketConfigs.delete(configKey(bucket, type)));
+    }
+    return config;
+  };
+  for (const method of ['putSubresource', 'deleteSubresource'] as const) {
+    const original = s[method].bind(s) as (bucket: string, key: string | undefined, arg: never) => Promise<void>;
+    s[method] = async (bucket: string, key: string | undefined, arg: never) => {
+      try {
+        await original(bucket, key, arg);
+      } finally {
+        if (key === undefined) forgetConfigs(bucket);
+      }
+    };
+  }
+  for (const method of ['putBucket', 'deleteBucket'] as const) {
+    const original = s[method].bind(s) as (bucket: string) => Promise<void>;
+    s[method] = async (bucket: string) => {
+      try {
+        return await original(bucket);
+      } finally {
+        forgetConfigs(bucket);
+      }
+    };
+  }
 
   s.listObjects = async (bucket: string, options: ListOptions) => {
     const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;

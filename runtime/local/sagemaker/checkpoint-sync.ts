@@ -47,9 +47,18 @@ export class CheckpointSync {
   }
 
   start(intervalMs: number): void {
+    let busy = false;
     this.#timer = setInterval(() => {
+      // A tick while a scan is still uploading is skipped, not queued: a queue of scans grew
+      // without bound on a loaded machine and the job's end waited for all of them.
+      if (busy) return;
+      busy = true;
       const full = ++this.#ticks % FULL_SCAN_EVERY === 0;
-      this.#scanning = this.#scanning.then(() => this.#scan(full)).catch((error: unknown) => this.log(`checkpoint upload failed: ${(error as Error).message}`));
+      this.#scanning = this.#scan(full)
+        .catch((error: unknown) => this.log(`checkpoint upload failed: ${(error as Error).message}`))
+        .finally(() => {
+          busy = false;
+        });
     }, intervalMs);
   }
 
