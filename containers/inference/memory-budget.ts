@@ -99,7 +99,27 @@ export function keepsLoad(grownBytes: number, allowanceBytes: number): boolean {
 }
 
 /**
- * Which thread to replace when the measured use has passed the budget by more than an eighth (forecasts
+ * Whether a load that grew nothing may stay in memory its thread already held. Under the budget, yes.
+ * Past it (memory a refused load grew stays with the thread, and V8 heaps hold garbage), only into
+ * room that unloads freed on that thread (`freedBytes`, the estimates of the models unloaded from it
+ * since it last grew): otherwise refused loads would each leave a little free memory behind and the
+ * models loaded into it would creep past the budget.
+ */
+export function mayReuseHeldMemory(o: { measuredBytes: number; budgetBytes: number; freedBytes: number; estimateBytes: number }): boolean {
+  return o.measuredBytes <= o.budgetBytes || o.freedBytes >= o.estimateBytes;
+}
+
+/**
+ * How far past the budget the measured use may go before a thread is replaced: an eighth of the budget
+ * and 4 MiB more, since V8 heaps hold garbage until their next full collection (1.6 MB measured after
+ * 16 loads at once into one thread).
+ */
+export function recycleMarginBytes(budgetBytes: number): number {
+  return budgetBytes / 8 + 4 * MiB;
+}
+
+/**
+ * Which thread to replace when the measured use has passed the budget by more than its margin (forecasts
  * grow WebAssembly memory for their sample matrices, and it is never given back): the thread holding
  * the most above its share of the budget, if it grew by more than a quarter of that share since its
  * models were in place (so a thread whose models alone take more than its share is not replaced again
@@ -107,7 +127,7 @@ export function keepsLoad(grownBytes: number, allowanceBytes: number): boolean {
  * what its models no longer use. -1 when none should be.
  */
 export function threadToRecycle(m: MeasuredThreads, budgetBytes: number): number {
-  if (m.threads.length === 0 || measuredModelBytes(m) <= budgetBytes + budgetBytes / 8) return -1;
+  if (m.threads.length === 0 || measuredModelBytes(m) <= budgetBytes + recycleMarginBytes(budgetBytes)) return -1;
   const share = budgetBytes / m.threads.length;
   let chosen = -1;
   let most = 0;

@@ -5,6 +5,7 @@ import { InferenceError } from './errors.js';
 import {
   estimateModelBytes,
   growthAllowance,
+  mayReuseHeldMemory,
   measuredModelBytes,
   threadBytes,
   threadToRecycle,
@@ -139,14 +140,18 @@ export class ModelRegistry {
         slot.loads.delete(loading);
         this.#allowedToLoads -= allowanceBytes;
       }
-      if (!outcome.loaded) {
+      const after = measuredModelBytes(this.#measured());
+      const reusable = mayReuseHeldMemory({ measuredBytes: after, budgetBytes: this.options.budgetBytes, freedBytes: slot.freedBytes, estimateBytes: estimatedBytes });
+      if (!outcome.loaded || (outcome.grownBytes === 0 && !reusable)) {
+        if (outcome.loaded) await slot.host.unload(modelName);
         slot.models--;
         this.#maybeRecycle();
-        const after = measuredModelBytes(this.#measured());
+        const why = outcome.loaded
+          ? `fits only in memory its thread holds past the ${toMiB(this.options.budgetBytes)} MiB model memory budget, not in room an unload freed`
+          : `grew its thread's memory by ${toMiB(outcome.grownBytes)} MiB, more than the ${toMiB(allowanceBytes)} MiB left of the ${toMiB(this.options.budgetBytes)} MiB model memory budget`;
         throw new InferenceError(
           'E_INSUFFICIENT_MEMORY',
-          `Loading model [${modelName}] grew its thread's memory by ${toMiB(outcome.grownBytes)} MiB, more than the ${toMiB(allowanceBytes)} MiB ` +
-            `left of the ${toMiB(this.options.budgetBytes)} MiB model memory budget: ${this.#entries.size} loaded models take ${toMiB(after)} MiB ` +
+          `Loading model [${modelName}] ${why}: ${this.#entries.size} loaded models take ${toMiB(after)} MiB ` +
             `(V8 heap and WebAssembly memory of ${this.#slots.length} model thread${this.#slots.length === 1 ? '' : 's'}, measured); unload some first.`,
         );
       }
@@ -247,10 +252,11 @@ export class ModelRegistry {
    * then the old thread finishes what it was asked and ends, and its memory with it.
    */
   async #recycle(old: HostSlot, startHost: () => Promise<ModelHost>): Promise<void> {
-    old.draining = true;
-    const heldBytes = threadBytes(old.host.memory) - threadBytes(old.host.startMemory);
     const fresh = newSlot(await startHost());
+    // Only once the new thread is up: until then the old one still takes loads (with one thread, nothing else could).
+    old.draining = true;
     this.#slots.push(fresh);
+    const heldBytes = threadBytes(old.host.memory) - threadBytes(old.host.startMemory);
     await Promise.allSettled([...old.loads]);
     let moved = 0;
     for (const entry of [...this.#entries.values()]) {

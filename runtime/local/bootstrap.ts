@@ -19,6 +19,8 @@ export interface ProvisionOptions {
   region?: string;
   /** How long to wait for the endpoint to be InService; default 120 s. */
   timeoutMs?: number;
+  /** The model's container environment (e.g. `INFERENCE_MEMORY_BUDGET_MB`); default none. */
+  modelEnvironment?: Record<string, string>;
 }
 
 /** The names the provisioned resources get, derived from the endpoint's. */
@@ -52,7 +54,7 @@ export async function provisionLocalStack(o: ProvisionOptions): Promise<void> {
         new CreateModelCommand({
           ModelName: names.model,
           ExecutionRoleArn: names.roleArn,
-          PrimaryContainer: { Image: LOCAL_IMAGES.inference, Mode: 'MultiModel', ModelDataUrl: `s3://${o.bucket}/models/` },
+          PrimaryContainer: { Image: LOCAL_IMAGES.inference, Mode: 'MultiModel', ModelDataUrl: `s3://${o.bucket}/models/`, Environment: o.modelEnvironment },
         }),
       );
     }
