@@ -6,8 +6,10 @@ import { parseInferenceConfig } from '../../containers/inference/config.js';
 import {
   containerMemoryLimit,
   growthAllowance,
+  recycleMarginBytes,
   headroomBytes,
   keepsLoad,
+  mayReuseHeldMemory,
   measuredModelBytes,
   threadToRecycle,
   WASM_PAGE_BYTES,
@@ -87,8 +89,16 @@ test('a load may grow memory only within what the budget has left, and always lo
   t.false(keepsLoad(WASM_PAGE_BYTES, WASM_PAGE_BYTES - 1));
 });
 
-test('a thread is replaced only when the measured use passed the budget by an eighth and it grew past its share since it settled', (t) => {
+test('past the budget, a load reuses memory its thread holds only where unloads freed room for it', (t) => {
+  const estimateBytes = 120 * 1024;
+  t.true(mayReuseHeldMemory({ measuredBytes: 3 * MiB, budgetBytes: 4 * MiB, freedBytes: 0, estimateBytes }), 'under the budget');
+  t.false(mayReuseHeldMemory({ measuredBytes: 5 * MiB, budgetBytes: 4 * MiB, freedBytes: 0, estimateBytes }), 'past it, in what a refused load grew');
+  t.true(mayReuseHeldMemory({ measuredBytes: 5 * MiB, budgetBytes: 4 * MiB, freedBytes: estimateBytes, estimateBytes }), 'past it, in what an unload freed');
+});
+
+test('a thread is replaced only when the measured use passed the budget by its margin and it grew past its share since it settled', (t) => {
   const budget = 16 * MiB;
+  t.is(recycleMarginBytes(budget), 6 * MiB);
   t.is(threadToRecycle({ threads: [thread(2, 10), thread(2, 10)]}, budget), -1, 'at the budget: nothing to give back');
   t.is(threadToRecycle({ threads: [thread(2, 9), thread(2, 21)]}, budget), 1, 'the thread holding the most past its share');
   t.is(threadToRecycle({ threads: [thread(2, 9), thread(2, 21, 20)]}, budget), -1, 'its models alone took that memory when it settled');
