@@ -95,6 +95,8 @@ interface Problem {
   linear: boolean;
   S: number;
   K: number;
+  /** Changepoint times sⱼ (linear growth). */
+  changepoints: ArrayLike<number>;
 }
 
 function buildProblem(data: ProphetDesign): Problem {
@@ -134,11 +136,11 @@ function buildProblem(data: ProphetDesign): Problem {
     const base = (offset + j) * n;
     for (let i = 0; i < n; i++) z[base + i] = additive * (column[i] as number);
   }
-  return { n, p, z, y, ridge, lasso, tau: data.tau, linear, S, K };
+  return { n, p, z, y, ridge, lasso, tau: data.tau, linear, S, K, changepoints: data.t_change };
 }
 
-/** ZᵀZ (p × p, row-major) and Zᵀy. */
-function gram(problem: Problem): { g: Float64Array; b: Float64Array } {
+/** ZᵀZ (p × p, row-major) and Zᵀy, every product summed directly. */
+function denseGram(problem: Problem): { g: Float64Array; b: Float64Array } {
   const { n, p, z, y } = problem;
   const g = new Float64Array(p * p);
   const b = new Float64Array(p);
@@ -153,6 +155,93 @@ function gram(problem: Problem): { g: Float64Array; b: Float64Array } {
       for (let i = 0; i < n; i++) s += (z[ca + i] as number) * (z[cc + i] as number);
       g[a * p + c] = s;
       g[c * p + a] = s;
+    }
+  }
+  return { g, b };
+}
+
+/**
+ * ZᵀZ and Zᵀy for linear growth, using the shape of the changepoint columns (t − sⱼ)₊: zero before
+ * sⱼ, so every product with one of them is a sum over a suffix of the (sorted) times, taken from
+ * suffix sums of d and t·d for each other column d: Σ (t − s)·d = Σ t·d − s·Σ d, and for two
+ * changepoints Σ (t − a)(t − b) = Σ t² − (a + b)·Σ t + a·b·N. That is O(n·(K + 2)) for the
+ * changepoint rows instead of O(n·S·p): ≈ 5× less work for a daily model with 25 changepoints.
+ * The sums differ from the direct ones by rounding only (≈ 1e-14 relative on t ∈ [0, 1]).
+ */
+function gram(problem: Problem): { g: Float64Array; b: Float64Array } {
+  const { n, p, z, y, S, linear } = problem;
+  if (!linear || S === 0) return denseGram(problem);
+  for (let i = 1; i < n; i++) if ((z[i] as number) < (z[i - 1] as number)) return denseGram(problem);
+  const g = new Float64Array(p * p);
+  const b = new Float64Array(p);
+  // Columns other than the changepoints: t, 1, then X. Their products are summed directly.
+  const dense = [0, 1];
+  for (let c = 2 + S; c < p; c++) dense.push(c);
+  for (const a of dense) {
+    const ca = a * n;
+    let by = 0;
+    for (let i = 0; i < n; i++) by += (z[ca + i] as number) * (y[i] as number);
+    b[a] = by;
+    for (const c of dense) {
+      if (c < a) continue;
+      const cc = c * n;
+      let s = 0;
+      for (let i = 0; i < n; i++) s += (z[ca + i] as number) * (z[cc + i] as number);
+      g[a * p + c] = s;
+      g[c * p + a] = s;
+    }
+  }
+  // Where each changepoint's column starts, and its time sⱼ.
+  const starts = new Int32Array(S);
+  const at = new Float64Array(S);
+  for (let j = 0; j < S; j++) {
+    let start = n;
+    for (let i = 0; i < n; i++) {
+      if ((z[i] as number) >= (problem.changepoints[j] as number)) {
+        start = i;
+        break;
+      }
+    }
+    starts[j] = start;
+    at[j] = problem.changepoints[j] as number;
+  }
+  // Suffix sums of d and t·d for every dense column d and for y, read at each start.
+  const sums = (column: (i: number) => number): { plain: Float64Array; timed: Float64Array } => {
+    const plain = new Float64Array(n + 1);
+    const timed = new Float64Array(n + 1);
+    for (let i = n - 1; i >= 0; i--) {
+      const v = column(i);
+      plain[i] = (plain[i + 1] as number) + v;
+      timed[i] = (timed[i + 1] as number) + (z[i] as number) * v;
+    }
+    return { plain, timed };
+  };
+  const ySums = sums((i) => y[i] as number);
+  const tSums = sums((i) => z[i] as number);
+  for (let j = 0; j < S; j++) {
+    const row = 2 + j;
+    const start = starts[j] as number;
+    const s = at[j] as number;
+    b[row] = (ySums.timed[start] as number) - s * (ySums.plain[start] as number);
+  }
+  for (const d of dense) {
+    const columnSums = d === 0 ? tSums : sums((i) => z[d * n + i] as number);
+    for (let j = 0; j < S; j++) {
+      const row = 2 + j;
+      const start = starts[j] as number;
+      const value = (columnSums.timed[start] as number) - (at[j] as number) * (columnSums.plain[start] as number);
+      g[row * p + d] = value;
+      g[d * p + row] = value;
+    }
+  }
+  for (let j = 0; j < S; j++) {
+    for (let k = j; k < S; k++) {
+      const start = Math.max(starts[j] as number, starts[k] as number);
+      const sj = at[j] as number;
+      const sk = at[k] as number;
+      const value = (tSums.timed[start] as number) - (sj + sk) * (tSums.plain[start] as number) + sj * sk * (n - start);
+      g[(2 + j) * p + 2 + k] = value;
+      g[(2 + k) * p + 2 + j] = value;
     }
   }
   return { g, b };

@@ -63,11 +63,33 @@ function columnsOf(header: readonly string[]): { time: number; value: number } |
   return time >= 0 && value >= 0 ? { time, value } : undefined;
 }
 
+/** A data line as the processing job writes it: no quotes, no spaces, two fields. */
+const PLAIN_LINE = /^[0-9T:Z-]+,[0-9.eE+-]+$/;
+
+/**
+ * The records of a file in exactly the processing job's layout (header `timestamp,consumption`,
+ * then PLAIN_LINE lines), split without csv-parse, which gives the same records for such text at
+ * ≈ 4× the cost (≈ 0.5 ms of a 365-line file). Undefined for anything else.
+ */
+function plainRecords(text: string): string[][] | undefined {
+  const lines = text.split('\n');
+  const records: string[][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i] as string;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '') continue;
+    if (records.length === 0 ? line !== 'timestamp,consumption' : !PLAIN_LINE.test(line)) return undefined;
+    const comma = line.indexOf(',');
+    records.push([line.slice(0, comma), line.slice(comma + 1)]);
+  }
+  return records;
+}
+
 /** Parses a customer file's text. `name` is used in error messages. */
 export function parseCustomerCsv(text: string, name: string): DailySeries {
   let records: string[][];
   try {
-    records = parse(text, { skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][];
+    records = plainRecords(text) ?? (parse(text, { skip_empty_lines: true, relax_column_count: true, trim: true }) as string[][]);
   } catch (error) {
     throw new CustomerFileError(`${name}: not a readable CSV (${(error as Error).message})`);
   }

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelArchive } from '../shared/model-artifact.js';
 import type { ModelDocument, ModelMetrics } from '../shared/model-artifact.js';
-import { fitProphet } from '../shared/prophet.js';
+import { StanNotLoadedError, fitProphet, initProphetFitting } from '../shared/prophet.js';
+import type { FittedProphet, History } from '../shared/prophet.js';
 import { CustomerFileError, parseCustomerCsv } from './customer-series.js';
 import { holdoutErrors, intervalCoverage, seasonalNaive } from './evaluation.js';
 import type { TrainingSettings } from './hyperparameters.js';
@@ -25,7 +26,8 @@ export interface TrainedCustomer {
 /**
  * Trains one customer: read the file, fit on all but the last `holdoutDays`, measure the holdout
  * error against a seasonal-naive forecast, refit on everything and write the archive atomically.
- * Prophet must be initialised for fitting in this thread (`initProphetFitting`).
+ * Prophet must be initialised in this thread (`initProphet`); augurs' Stan optimizer is loaded on
+ * the first customer that needs it.
  */
 export async function trainCustomer(task: CustomerTask, settings: TrainingSettings): Promise<TrainedCustomer> {
   const bytes = await readFile(task.file);
@@ -41,7 +43,7 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
   const train = { ds: series.ds.slice(0, cut), y: series.y.slice(0, cut) };
   const holdout = { ds: series.ds.slice(cut), y: series.y.slice(cut) };
 
-  const evaluated = fitProphet(train, settings.prophet, { optimizer: settings.optimizer });
+  const evaluated = await fitLoadingStan(train, settings);
   let stanFits = evaluated.solver === 'stan' ? 1 : 0;
   let metrics: ModelMetrics;
   try {
@@ -68,7 +70,7 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
     throw new CustomerFileError(`${name}: every holdout day has zero consumption; the model cannot be evaluated`);
   }
 
-  const full = fitProphet(series, settings.prophet, { optimizer: settings.optimizer });
+  const full = await fitLoadingStan(series, settings);
   const fit = full.fit;
   if (full.solver === 'stan') stanFits++;
   full.free();
@@ -86,4 +88,15 @@ export async function trainCustomer(task: CustomerTask, settings: TrainingSettin
   };
   await writeModelArchive(task.checkpoint, doc);
   return { doc, stanFits };
+}
+
+/** `fitProphet`, loading augurs' Stan optimizer first when the fit turns out to need it. */
+async function fitLoadingStan(history: History, settings: TrainingSettings): Promise<FittedProphet> {
+  try {
+    return fitProphet(history, settings.prophet, { optimizer: settings.optimizer });
+  } catch (error) {
+    if (!(error instanceof StanNotLoadedError)) throw error;
+    await initProphetFitting();
+    return fitProphet(history, settings.prophet, { optimizer: settings.optimizer });
+  }
 }

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { initProphetFitting } from '../shared/prophet.js';
+import { initProphet } from '../shared/prophet.js';
 import type { TrainingSettings } from './hyperparameters.js';
 import { trainCustomer } from './train-customer.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -9,7 +9,8 @@ const port = parentPort;
 if (!port) throw new Error('worker.ts runs as a worker thread of the training job');
 const settings = workerData as TrainingSettings;
 
-await initProphetFitting();
+// Stan's WebAssembly is loaded by the first customer that needs it (train-customer.ts).
+await initProphet();
 port.postMessage({ type: 'ready' } satisfies WorkerReply);
 
 port.on('message', (request: WorkerRequest) => {

@@ -33,8 +33,15 @@ test('customer files: header, order, duplicates and sub-daily rows', (t) => {
   hourly.push('2022-01-04T00:00:00Z,9');
   t.deepEqual(parseCustomerCsv(hourly.join('\n'), '7.csv'), { ds: [1641081600, 1641168000], y: [24, 24], rows: 50 }, 'partial first and last days dropped');
 
+  const plain = parseCustomerCsv('timestamp,consumption\n2022-01-01,1.5\n\n2022-01-02T00:00:00Z,2e1\n', '7.csv');
+  t.deepEqual(plain, { ds: [1640995200, 1641081600], y: [1.5, 20], rows: 2 }, 'the processing job\'s layout, read without csv-parse');
+  for (const variant of ['timestamp,consumption\r\n2022-01-01,1.5\r\n2022-01-02T00:00:00Z,2e1\r\n', 'timestamp, consumption\n"2022-01-01", 1.5\n2022-01-02T00:00:00Z,"2e1"\n']) {
+    t.deepEqual(parseCustomerCsv(variant, '7.csv'), plain, `the same through csv-parse: ${JSON.stringify(variant)}`);
+  }
+
   const bad: [string, RegExp][] = [
     ['timestamp,consumption\n2022-01-01,1\n2022-01-01,2\n', /lines 2 and 3 have the same timestamp/],
+    ['timestamp,consumption\n2022-01-01,1\n2022-01-02\n', /line 3 has 1 columns, expected 2/],
     ['timestamp,consumption\n2022-01-01,-1\n', /line 2: consumption "-1" is not a finite number >= 0/],
     ['timestamp,consumption\nyesterday,1\n', /line 2: "yesterday" is not a timestamp/],
     ['timestamp,consumption\n', /header but no rows/],
