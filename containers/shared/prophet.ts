@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import initAugursProphet, { Prophet } from '@bsull/augurs/prophet';
+import { Prophet, initSync } from '@bsull/augurs/prophet';
 import type { ProphetAlgorithm, ProphetOptimizeOptions, ProphetOptimizeOutput, ProphetOptions } from '@bsull/augurs/prophet';
 import { ModelArtifactError, historyHash } from './model-artifact.js';
 import type { ModelDocument, ModelFit, ProphetSettings } from './model-artifact.js';
@@ -23,9 +23,11 @@ let prophetReady: Promise<void> | undefined;
 /** Loads augurs' Prophet WebAssembly once per thread. */
 export function initProphet(): Promise<void> {
   // The package's exports map hides the .wasm file from require.resolve: locate it beside prophet.js.
+  // initSync, not the async init: the async one probes the Request and Response globals, which
+  // makes Node load its fetch implementation (≈ 90 ms of CPU in every worker thread).
   prophetReady ??= (async () => {
     const wasm = new URL('prophet_bg.wasm', import.meta.resolve('@bsull/augurs/prophet'));
-    await initAugursProphet({ module_or_path: await readFile(wasm) });
+    initSync({ module: await readFile(wasm) });
   })();
   return prophetReady;
 }

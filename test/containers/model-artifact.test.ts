@@ -1,8 +1,8 @@
 import test from 'ava';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header, Pack, ReadEntry } from 'tar';
 import {
   ARCHIVE_LIMITS,
@@ -115,6 +115,17 @@ test('archive round trip: the replayed model reproduces the trained forecast', a
     }
   }
   t.deepEqual((await readdir(dir)).sort(), ['0.tar.gz', '1.tar.gz', '2.tar.gz'], 'no temporary file is left behind');
+});
+
+test('the archive holds the bytes node-tar\'s Pack writes for model.json, and its folder is created when missing', async (t) => {
+  const dir = await tempDir(t);
+  const doc = first();
+  const file = path.join(dir, 'new', 'folder', 'c.tar.gz');
+  await writeModelArchive(file, doc);
+  const reference = path.join(dir, 'reference.tar.gz');
+  const data = Buffer.from(JSON.stringify(doc));
+  await craftArchive(reference, [{ header: { path: 'model.json', type: 'File', mode: 0o644, size: data.length, mtime: new Date(doc.trainedAt) }, data }]);
+  t.true(gunzipSync(await readFile(file)).equals(gunzipSync(await readFile(reference))));
 });
 
 test('a model trained without changepoints is written, read and replayed (Prophet keeps one at t = 0)', async (t) => {
