@@ -1,4 +1,9 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -209,13 +214,21 @@ async function seedRawData(s3: S3Client, bucket: string, customers: number, data
     return false;
   }
   const options = resolveDatasetOptions({ customers, ...DATASET_PRESETS[data] });
-  const body = Buffer.from([...datasetChunks(options)].join(''));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: LOCAL_DEFAULTS.rawKey, Body: body, ContentType: 'text/csv' }));
-  const what = data === 'seed' ? "the seed's data set" : "the demo data set, the seed's customers with a weekly pattern and noise,";
-  log(
-    `raw data: wrote ${what} (${customers} customers × ${options.days} days, ${datasetRowCount(options)} rows, ` +
-      `${(body.length / 1e6).toFixed(1)} MB) to s3://${bucket}/${LOCAL_DEFAULTS.rawKey}`,
-  );
+  // Through a file, not one string: 10,000 customers are 124 MB of CSV.
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'forecast-seed-'));
+  try {
+    const file = path.join(scratch, 'energy.csv');
+    await pipeline(Readable.from(datasetChunks(options)), createWriteStream(file));
+    const { size } = await stat(file);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: LOCAL_DEFAULTS.rawKey, Body: createReadStream(file), ContentLength: size, ContentType: 'text/csv' }));
+    const what = data === 'seed' ? "the seed's data set" : "the demo data set, the seed's customers with a weekly pattern and noise,";
+    log(
+      `raw data: wrote ${what} (${customers} customers × ${options.days} days, ${datasetRowCount(options)} rows, ` +
+        `${(size / 1e6).toFixed(1)} MB) to s3://${bucket}/${LOCAL_DEFAULTS.rawKey}`,
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
   return true;
 }
 
