@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3FaultSwitch } from '../../runtime/local/s3/fault-switch.js';
 import { removeModels, trainModels } from '../containers/inference-fixtures.js';
-import { BUCKET, containerPid, driveLoad, sdkClients, serveFleet, type Fleet, type LoadFigures } from '../reliability/endpoint-load.js';
+import { BUCKET, containerPid, driveLoad, sdkClients, serveFleet, warmFleet, type Fleet, type LoadFigures } from '../reliability/endpoint-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       const faults = new S3FaultSwitch({ share: 0 });
       const fleet = await serveFleet(models, BUDGET_BYTES, faults);
       try {
+        await warmFleet(fleet, fleet.customers.slice(0, fitting));
         const b = await driveLoad(fleet, { seconds: BASELINE_SECONDS, concurrency: CONCURRENCY, customers: fleet.customers.slice(0, fitting) });
         const l = await driveLoad(fleet, { seconds: SECONDS, concurrency: CONCURRENCY });
         baseline.push(b);

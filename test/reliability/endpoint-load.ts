@@ -157,6 +157,15 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Asks once for each customer's forecast (16 at a time), so a baseline that follows measures loaded models only. */
+export async function warmFleet(fleet: Fleet, customers: readonly string[]): Promise<void> {
+  const { s3, runtime } = sdkClients(fleet.aws.endpointUrl);
+  const client = createForecastClient({ bucket: BUCKET, endpointName: ENDPOINT, s3, runtime });
+  await pMap(customers, (customer) => client.forecast(customer, 7), { concurrency: 16 });
+  s3.destroy();
+  runtime.destroy();
+}
+
 /** `concurrency` callers asking for random customers' 7-day forecasts for `seconds`; `during` runs alongside (fault injection). */
 export async function driveLoad(fleet: Fleet, o: { seconds: number; concurrency: number; customers?: readonly string[]; during?: () => Promise<void> }): Promise<LoadFigures> {
   const customers = o.customers ?? fleet.customers;
