@@ -12,8 +12,8 @@
  * removed at the end; each is its own S3 object and manifest entry. The container's budget
  * (`INFERENCE_MEMORY_BUDGET_MB`) holds a fraction of them (≈ 65 KB measured each), so the endpoint
  * unloads least recently used models on the container's 507s. Each run: a baseline (the same load
- * over as many models as fit the budget at two WebAssembly pages each, so nothing is evicted), then
- * the load over every model. A request fails only with an error the client does not retry (it
+ * over as many models as fit the budget at two WebAssembly pages each, loaded first, so nothing
+ * is evicted), then the load over every model. A request fails only with an error the client does not retry (it
  * retries ModelNotReadyException, the documented retryable one). Run it under
  * `flock -x /work/.bench.lock` on a shared machine.
  */
