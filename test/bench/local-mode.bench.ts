@@ -6,7 +6,8 @@
  *     [--skip-start] [--requests 1000] [--cold 200] [--concurrency 16] [--seconds 5]
  *
  * 1. `npm start -- --once` in a child process on a fresh data folder: wall time, and the split into
- *    processing, training and publishing that it prints (target ≤ 30 s for 1000 customers, 2 instances, issue #13; the end-to-end bench has the per-step medians).
+ *    processing, training and publishing that it prints (target ≤ 30 s for 1000 customers, 2 instances,
+ *    issue #13; end-to-end.bench.ts has every step's medians).
  * 2. On the same data, local mode in this process and the forecast client (real SDK, manifest cached):
  *    - baselines measured in the same run: S3 HeadBucket through the same edge server and SDK, and the
  *      inference container's own invoke route called directly over loopback;
