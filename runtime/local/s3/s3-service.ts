@@ -45,9 +45,14 @@ export async function createS3Service(dataDir: string, log: (line: string) => vo
   server.on('error', (error: Error & { status?: number }) => {
     if ((error.status ?? 500) >= 500) log(`s3: ${error.stack ?? error.message}`);
   });
-  const S3Object = require('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: Buffer | Readable | null, metadata: Record<string, string>) => unknown;
+  const S3Object = require('s3rver/lib/models/object.js') as { ALLOWED_METADATA: readonly string[] } & (new (
+    bucket: string,
+    key: string,
+    content: Buffer | Readable | null,
+    metadata: Record<string, string>,
+  ) => unknown);
   const S3Error = require('s3rver/lib/models/error.js') as S3ErrorClass;
-  patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata), S3Error);
+  patchFilesystemStore(server.store, (bucket, key, metadata) => new S3Object(bucket, key, null, metadata), S3Error, S3Object.ALLOWED_METADATA);
   const accounts = require('s3rver/lib/models/account.js') as S3rverAccounts;
   patchListObjectsV2();
   const store = server.store as BucketStore;

@@ -1,6 +1,18 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import test from 'ava';
-import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { AwsChunkedDecoder, decodedHeaders } from '../../../runtime/local/s3/aws-chunked.js';
 import { startLocal } from './local-aws-fixture.js';
 
@@ -101,4 +113,34 @@ test('an object read right after it is written, or while it is overwritten, is a
     reads.push(s3.send(new GetObjectCommand({ Bucket: 'atomic', Key: 'k' })).then(async (o) => Buffer.from(await o.Body!.transformToByteArray())));
   }
   for (const body of await Promise.all(reads)) t.true(body.equals(versions[0] as Buffer) || body.equals(versions[1] as Buffer), `read ${body.length} bytes`);
+});
+
+test('an object is two files (bytes, metadata with its MD5); ETag, content type, user metadata and copies are S3\'s, and objects stored with a .md5 file still read', async (t) => {
+  const { s3, dataDir } = await startLocal(t);
+  await s3.send(new CreateBucketCommand({ Bucket: 'meta' }));
+  const body = 'timestamp,consumption\n2024-01-01,1\n';
+  const md5 = `"${createHash('md5').update(body).digest('hex')}"`;
+  await s3.send(new PutObjectCommand({ Bucket: 'meta', Key: 'runs/1/a.csv', Body: body, ContentType: 'text/csv', Metadata: { source: 'drop-1' } }));
+  t.deepEqual((await readdir(path.join(dataDir, 's3', 'meta', 'runs', '1'))).sort(), ['a.csv._S3rver_metadata.json', 'a.csv._S3rver_object']);
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'meta', Key: 'runs/1/a.csv' }));
+  t.is(await got.Body!.transformToString(), body);
+  t.like(got, { ETag: md5, ContentType: 'text/csv', Metadata: { source: 'drop-1' }, ContentLength: body.length });
+  t.is((await s3.send(new ListObjectsV2Command({ Bucket: 'meta', Prefix: 'runs/' }))).Contents?.[0]?.ETag, md5);
+
+  await s3.send(new CopyObjectCommand({ Bucket: 'meta', Key: 'copies/a.csv', CopySource: 'meta/runs/1/a.csv' }));
+  t.like(await s3.send(new HeadObjectCommand({ Bucket: 'meta', Key: 'copies/a.csv' })), { ETag: md5, ContentType: 'text/csv', Metadata: { source: 'drop-1' } });
+  await s3.send(new CopyObjectCommand({ Bucket: 'meta', Key: 'copies/b.csv', CopySource: 'meta/runs/1/a.csv', MetadataDirective: 'REPLACE', ContentType: 'text/plain' }));
+  const replaced = await s3.send(new HeadObjectCommand({ Bucket: 'meta', Key: 'copies/b.csv' }));
+  t.like(replaced, { ETag: md5, ContentType: 'text/plain' });
+  t.deepEqual(replaced.Metadata, {});
+
+  // As s3rver and earlier versions stored it: the MD5 in its own file.
+  const old = path.join(dataDir, 's3', 'meta', 'old');
+  await mkdir(old, { recursive: true });
+  await writeFile(path.join(old, 'x._S3rver_object'), 'old bytes');
+  await writeFile(path.join(old, 'x._S3rver_object.md5'), createHash('md5').update('old bytes').digest('hex'));
+  await writeFile(path.join(old, 'x._S3rver_metadata.json'), JSON.stringify({ 'content-type': 'text/csv' }));
+  const earlier = await s3.send(new GetObjectCommand({ Bucket: 'meta', Key: 'old/x' }));
+  t.is(await earlier.Body!.transformToString(), 'old bytes');
+  t.like(earlier, { ETag: `"${createHash('md5').update('old bytes').digest('hex')}"`, ContentType: 'text/csv' });
 });
