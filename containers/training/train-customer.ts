@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelArchive } from '../shared/model-artifact.js';
 import type { ModelDocument, ModelMetrics } from '../shared/model-artifact.js';
@@ -30,7 +30,8 @@ export interface TrainedCustomer {
  * the first customer that needs it.
  */
 export async function trainCustomer(task: CustomerTask, settings: TrainingSettings): Promise<TrainedCustomer> {
-  const bytes = await readFile(task.file);
+  // Synchronous: a worker thread trains one customer at a time (see writeFileAtomic).
+  const bytes = readFileSync(task.file);
   const name = path.basename(task.file);
   const series = parseCustomerCsv(bytes.toString('utf8'), name);
   const { holdoutDays, minHistoryDays } = settings;

@@ -5,6 +5,7 @@ import type { ProphetSettings } from '../../containers/shared/model-artifact.js'
 import type { StanData } from '../../containers/shared/prophet-map.js';
 import { parseHyperparameters } from '../../containers/training/hyperparameters.js';
 import { datasetChunks } from '../../runtime/dataset/generator.js';
+import { mulberry32 } from '../../containers/shared/seeded-random.js';
 
 /**
  * The series the exact MAP solver is checked on against Stan, and a Stan fit that hands back its
@@ -35,17 +36,8 @@ export function seedSeries(id: number, days: number, extra: { weekly?: number; n
   return series;
 }
 
-/** A deterministic pseudo-random stream (mulberry32) for the synthetic cases. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random stream for the synthetic cases. */
+export const random = mulberry32;
 
 function gaussian(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
