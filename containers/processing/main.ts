@@ -56,7 +56,8 @@ export async function main(args: readonly string[]): Promise<number> {
     const reasons = Object.entries(summary.quarantined).map(([reason, count]) => `${reason} ${count}`).join(', ');
     process.stderr.write(
       `processing: wrote ${summary.customers} customer files (${summary.rows.written} rows) from ${summary.rows.read} rows in ${summary.files.length} file(s), ` +
-        `${summary.rows.quarantined} quarantined${reasons ? ` (${reasons})` : ''}, ${summary.rows.corrected} corrected by a later drop, ${summary.rowsPerSecond} rows/s\n`,
+        `${summary.rows.quarantined} quarantined${reasons ? ` (${reasons})` : ''}, ${summary.rows.corrected} corrected by a later drop, ${summary.rowsPerSecond} rows/s, ` +
+        `peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`,
     );
     return 0;
   } catch (error) {

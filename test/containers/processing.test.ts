@@ -195,7 +195,7 @@ test('thousands of customers under a 64-descriptor limit, through the container 
   await writeDataset(path.join(base, 'processing', 'input', 'raw', 'drop.csv'), { customers: 3000, days: 5, order: 'time' });
   const script = `ulimit -n 64 && exec "${process.execPath}" --import=tsx containers/cli.ts process`;
   const { stderr } = await run('bash', ['-c', script], { env: { ...process.env, SAGEMAKER_BASE_DIR: base } });
-  t.regex(stderr, /wrote 3000 customer files \(15000 rows\)/);
+  t.regex(stderr, /wrote 3000 customer files \(15000 rows\).*, peak RSS \d+ MB$/m);
   t.is((await fs.readdir(path.join(base, 'processing', 'output', 'customer-data'))).length, 3000);
   const summary = JSON.parse(await fs.readFile(path.join(base, 'processing', 'output', 'report', 'summary.json'), 'utf8'));
   t.is(summary.customers, 3000);
