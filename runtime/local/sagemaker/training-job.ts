@@ -176,7 +176,9 @@ export class TrainingRun {
       for (const sync of syncs) sync?.start(this.ctx.checkpointIntervalMs);
       const failure = await this.#waitForInstances();
       await this.#stopping;
+      const exited = performance.now();
       await Promise.all(syncs.map((s) => s?.finish()));
+      if (r.CheckpointConfig) this.ctx.log(`[${r.TrainingJobName}] instances exited; last checkpoints uploaded in ${((performance.now() - exited) / 1000).toFixed(1)} s`);
       if (this.#abortReason) return await this.#finish('Failed', this.#abortReason);
       if (this.#stopReason) return await this.#finishStopped(hosts, base, []);
       if (failure) {
