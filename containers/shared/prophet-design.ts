@@ -163,9 +163,33 @@ function augursFourierRows(ds: readonly number[], seasonal: Seasonal): Float64Ar
 
 /**
  * The Fourier columns of `seasonals` at times `ds` (unix seconds), per seasonality sin 1, cos 1,
- * sin 2, cos 2, …, with augurs' values (see `fourierCache`). Needs `initProphet`.
+ * sin 2, cos 2, …, with augurs' values (see `fourierCache`). Needs `initProphet`. The columns
+ * may be shared with other callers: read them, never write into them.
  */
 export function fourierColumns(ds: ArrayLike<number>, seasonals: readonly Seasonal[]): Float64Array[] {
+  const key = seasonals.map((s) => `${s.period}:${s.order}`).join(',');
+  const recent = recentColumns.find((r) => r.key === key && sameTimes(r.ds, ds));
+  if (recent) return [...recent.columns];
+  const columns = assembleColumns(ds, seasonals);
+  recentColumns.unshift({ key, ds: Float64Array.from(ds), columns: [...columns] });
+  recentColumns.length = Math.min(recentColumns.length, RECENT_COLUMNS);
+  return columns;
+}
+
+/**
+ * The last few column sets handed out, by seasonalities and times: a night's customers mostly
+ * share their dates, so most designs reuse one set (read-only: nothing writes into the columns).
+ */
+const recentColumns: { key: string; ds: Float64Array; columns: Float64Array[] }[] = [];
+const RECENT_COLUMNS = 4;
+
+function sameTimes(a: Float64Array, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function assembleColumns(ds: ArrayLike<number>, seasonals: readonly Seasonal[]): Float64Array[] {
   const n = ds.length;
   const columns: Float64Array[] = [];
   for (const seasonal of seasonals) {

@@ -79,13 +79,26 @@ function columnIdentities(data: ProphetDesign): string[] {
   const ids: string[] = [];
   for (let j = 0; j < data.K; j++) {
     const column = data.columns[j] as Float64Array;
-    const hash = createHash('sha256');
-    hash.update(new Uint8Array(column.buffer, column.byteOffset, column.byteLength));
-    hash.update(float64Bytes([data.s_a[j] ?? Number.NaN, data.s_m[j] ?? Number.NaN, data.sigmas[j] ?? Number.NaN]));
-    ids.push(hash.digest('hex').slice(0, 32));
+    const role = float64Bytes([data.s_a[j] ?? Number.NaN, data.s_m[j] ?? Number.NaN, data.sigmas[j] ?? Number.NaN]);
+    const roleKey = role.toString();
+    // Designs share column arrays (prophet-design.ts): hash each shared column once per role.
+    let known = identityCache.get(column);
+    if (!known) identityCache.set(column, (known = new Map()));
+    let id = known.get(roleKey);
+    if (id === undefined) {
+      const hash = createHash('sha256');
+      hash.update(new Uint8Array(column.buffer, column.byteOffset, column.byteLength));
+      hash.update(role);
+      id = hash.digest('hex').slice(0, 32);
+      known.set(roleKey, id);
+    }
+    ids.push(id);
   }
   return ids;
 }
+
+/** Column identities by column array and role (a column's values never change once built). */
+const identityCache = new WeakMap<Float64Array, Map<string, string>>();
 
 /** Hash of the optimizer input with the design-matrix columns taken as a set (their order varies). */
 function stanDataHash(data: ProphetDesign, columns: readonly string[]): string {

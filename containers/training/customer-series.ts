@@ -34,6 +34,7 @@ const PLAIN_UTC = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})Z)?$/;
  * luxon to refuse).
  */
 function parsePlainUtc(text: string): number | undefined {
+  if (text.length === 10) return plainDate(text);
   const match = PLAIN_UTC.exec(text);
   if (!match) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
@@ -43,6 +44,33 @@ function parsePlainUtc(text: string): number | undefined {
     back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day &&
     back.getUTCHours() === hour && back.getUTCMinutes() === minute && back.getUTCSeconds() === second;
   return exact ? ms / 1000 : undefined;
+}
+
+/** Days in each month of a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** `YYYY-MM-DD` from its character codes (a regular expression per row cost ≈ 0.3 ms a file). */
+function plainDate(text: string): number | undefined {
+  let year = 0;
+  let month = 0;
+  let day = 0;
+  for (let i = 0; i < 10; i++) {
+    const code = text.charCodeAt(i);
+    if (i === 4 || i === 7) {
+      if (code !== 45) return undefined;
+      continue;
+    }
+    const digit = code - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    if (i < 4) year = year * 10 + digit;
+    else if (i < 7) month = month * 10 + digit;
+    else day = day * 10 + digit;
+  }
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const length = month === 2 && leap ? 29 : MONTH_DAYS[month - 1];
+  // Date.UTC reads years 0–99 as 1900–1999: those are left to luxon, as before.
+  if (length === undefined || day < 1 || day > length || year < 100) return undefined;
+  return Date.UTC(year, month - 1, day) / 1000;
 }
 
 /** ISO date or date-time (UTC unless it carries an offset), SQL-style date-time, or unix seconds. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { readModelArchive } from '../../containers/shared/model-artifact.js';
 import { sagemakerPaths } from '../../containers/shared/sagemaker-paths.js';
-import { CustomerFileError, parseCustomerCsv } from '../../containers/training/customer-series.js';
+import { CustomerFileError, parseCustomerCsv, parseTimestamp } from '../../containers/training/customer-series.js';
 import { HyperparameterError, parseHyperparameters } from '../../containers/training/hyperparameters.js';
 import { runTrainingJob } from '../../containers/training/job.js';
 import type { HostSummary } from '../../containers/training/job.js';
@@ -38,6 +38,11 @@ test('customer files: header, order, duplicates and sub-daily rows', (t) => {
   for (const variant of ['timestamp,consumption\r\n2022-01-01,1.5\r\n2022-01-02T00:00:00Z,2e1\r\n', 'timestamp, consumption\n"2022-01-01", 1.5\n2022-01-02T00:00:00Z,"2e1"\n']) {
     t.deepEqual(parseCustomerCsv(variant, '7.csv'), plain, `the same through csv-parse: ${JSON.stringify(variant)}`);
   }
+
+  t.is(parseTimestamp('2024-02-29'), Date.UTC(2024, 1, 29) / 1000);
+  t.is(parseTimestamp('2000-02-29'), Date.UTC(2000, 1, 29) / 1000);
+  for (const impossible of ['2023-02-29', '1900-02-29', '2022-04-31', '2022-13-01', '2022-00-10', '2022-01-00']) t.is(parseTimestamp(impossible), undefined, impossible);
+  t.is(parseTimestamp('0099-01-01'), Date.parse('0099-01-01T00:00:00Z') / 1000, 'a two-digit year is not read as 19xx');
 
   const bad: [string, RegExp][] = [
     ['timestamp,consumption\n2022-01-01,1\n2022-01-01,2\n', /lines 2 and 3 have the same timestamp/],
