@@ -300,7 +300,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         }),
       )
     ).summary;
-    stale = staleModels(published.manifest, runId, config.scheduleTimezone, rules);
+    stale = staleModels(published.manifest, runId, config.scheduleTimezone, rules, new Set(Object.keys(currentPlan.unchanged)));
     if (stale.stop) throw stale.stop;
   } catch (error) {
     const report = buildReport('failed', error);

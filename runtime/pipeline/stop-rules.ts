@@ -88,12 +88,16 @@ export interface StaleReport {
 /**
  * Ages are whole nights between the run and the run that trained the served model, both read from
  * run ids in the schedule's time zone (so a rerun of an old night is judged as of that night).
+ * A customer in `upToDate` (the run carried its model over because its data and settings did not
+ * change) is served by a model of its newest data, whatever its age, so it is never stale: a
+ * customer whose data stops arriving leaves through the drop rule instead.
  */
 export function staleModels(
   manifest: Manifest,
   runId: string,
   timeZone: string,
   rules: Pick<PublishingRules, 'maxModelAgeDays' | 'maxStaleFraction'>,
+  upToDate: ReadonlySet<string> = new Set(),
 ): StaleReport {
   const now = runTime(runId, undefined, timeZone);
   const customers: StaleModel[] = [];
@@ -103,7 +107,7 @@ export function staleModels(
     const entry = manifest.models[customerId]!;
     const ageDays = Math.max(0, Math.floor(now.diff(runTime(entry.runId, entry.trainedAt, timeZone), 'days').days));
     oldest = Math.max(oldest ?? 0, ageDays);
-    if (ageDays > rules.maxModelAgeDays) customers.push({ customerId, runId: entry.runId, ageDays });
+    if (ageDays > rules.maxModelAgeDays && !upToDate.has(customerId)) customers.push({ customerId, runId: entry.runId, ageDays });
   }
   customers.sort((a, b) => compareCustomerIds(a.customerId, b.customerId));
   const report = { maxModelAgeDays: rules.maxModelAgeDays, customers, oldestModelAgeDays: oldest };

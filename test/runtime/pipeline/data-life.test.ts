@@ -137,9 +137,11 @@ test.serial('a second night trains only the 5 of 50 customers with new rows, --r
   t.like(three.report.retraining, { fullRetrain: true, trained: 50, reasons: { forced: 50 } });
 
   // No new data: nothing to train, and the 45 customers whose last row is 3 days older than the
-  // newest leave under a 2-day window; the manifest is still published.
-  const four = await night(local, '2026-11-29T01:00:00Z', { [PIPELINE_ENV.dropAfterDays]: '2' });
+  // newest leave under a 2-day window; the manifest is still published. Three nights on, the 5 who
+  // stay are served by models of their newest data, so however old those models are, none is stale.
+  const four = await night(local, '2026-12-01T01:00:00Z', { [PIPELINE_ENV.dropAfterDays]: '2', [PIPELINE_ENV.maxModelAgeDays]: '1' });
   t.is(four.publishOutcome, 'published');
+  t.deepEqual(four.report.stale?.customers, [], 'a model carried over with unchanged data is not stale');
   t.is(four.report.steps.find((s) => s.step === 'training')?.jobName, undefined);
   t.deepEqual(await modelIds(local, four.runId), []);
   t.deepEqual(Object.keys(four.manifest.models), changed);

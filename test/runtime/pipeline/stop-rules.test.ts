@@ -57,3 +57,19 @@ test('stale models: ages in nights from the run ids, listed past the limit, and 
   t.is(strict.stop?.code, STOP_CODES.stale);
   t.regex(strict.stop?.message ?? '', /2 of 3 customers \(66\.7 %\) are served by a model older than 6 days/);
 });
+
+test('stale: a customer whose model was carried over because its data did not change is never stale', (t) => {
+  const manifest: Manifest = {
+    formatVersion: 1,
+    runId: '20261127-0200',
+    publishedAt: '2026-11-27T03:00:00Z',
+    endpointName: 'e',
+    models: Object.fromEntries(
+      ['1', '2'].map((id) => [id, { targetModel: `20261101-0200/${id}.tar.gz`, runId: '20261101-0200', trainedAt: '2026-11-01T00:00:00Z', metrics: {} }]),
+    ),
+  };
+  const report = staleModels(manifest, '20261127-0200', 'Europe/Paris', { maxModelAgeDays: 7, maxStaleFraction: 0.4 }, new Set(['2']));
+  t.deepEqual(report.customers, [{ customerId: '1', runId: '20261101-0200', ageDays: 26 }]);
+  t.is(report.oldestModelAgeDays, 26, 'the oldest served model is still reported');
+  t.is(report.stop?.code, STOP_CODES.stale, '1 of 2 is over the 40 % allowed');
+});
