@@ -81,8 +81,9 @@ export function measuredModelBytes(m: MeasuredThreads): number {
 
 /**
  * How much one load may grow its thread's WebAssembly memory. A model that fits in memory the thread
- * already holds (freed by an unload, or grown by a forecast) costs nothing new and is always let in,
- * which is why WebAssembly memory that never shrinks does not refuse loads forever; a load that must
+ * already holds (freed by an unload, or grown by a forecast) costs nothing new and is let in (past
+ * the budget, only into room unloads freed: `mayReuseHeldMemory`), which is why WebAssembly memory
+ * that never shrinks does not refuse loads forever; a load that must
  * grow the memory may grow it only within what the budget has left after the measured use and the
  * other loads under way. When plenty is left it may grow more, so that the thread keeps free space
  * ahead (see WasmHeadroom), but never more than a share of what is left.

@@ -71,7 +71,8 @@ const MiB = 1024 * 1024;
  * The models this server holds, keyed by SageMaker's opaque `model_name`, and the memory rule for
  * loading them (see memory-budget.ts): a load may grow its thread's memory only within what the
  * budget has left after the measured use of every thread; one that fits in memory a thread already
- * holds always loads. A thread that holds far more than its models use is replaced.
+ * holds loads under the budget, and past it only into room that unloads freed. A thread that holds
+ * far more than its models use is replaced.
  */
 export class ModelRegistry {
   readonly #entries = new Map<string, ModelEntry>();
