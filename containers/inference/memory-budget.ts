@@ -102,8 +102,8 @@ export function keepsLoad(grownBytes: number, allowanceBytes: number): boolean {
 /**
  * Whether a load that grew nothing may stay in memory its thread already held. Under the budget, yes.
  * Past it (memory a refused load grew stays with the thread, and V8 heaps hold garbage), only into
- * room that unloads freed on that thread (`freedBytes`, the estimates of the models unloaded from it
- * since it last grew): otherwise refused loads would each leave a little free memory behind and the
+ * room that unloads freed (`freedBytes`, the estimates of the models unloaded less those of the loads
+ * that reused memory since): otherwise refused loads would each leave a little free memory behind and the
  * models loaded into it would creep past the budget.
  */
 export function mayReuseHeldMemory(o: { measuredBytes: number; budgetBytes: number; freedBytes: number; estimateBytes: number }): boolean {

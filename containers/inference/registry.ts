@@ -80,6 +80,12 @@ export class ModelRegistry {
   readonly #slots: HostSlot[];
   readonly #mainStart: number;
   #allowedToLoads = 0;
+  /**
+   * Estimates of the models unloaded, less those of the loads that reused held memory past the budget:
+   * counted across threads, since the endpoint's eviction may free a model on another thread (or on
+   * one being replaced) than the one the next load lands on.
+   */
+  #freedBytes = 0;
   #recycling: Promise<void> | undefined;
   #recycled = 0;
 
@@ -142,7 +148,7 @@ export class ModelRegistry {
         this.#allowedToLoads -= allowanceBytes;
       }
       const after = measuredModelBytes(this.#measured());
-      const reusable = mayReuseHeldMemory({ measuredBytes: after, budgetBytes: this.options.budgetBytes, freedBytes: slot.freedBytes, estimateBytes: estimatedBytes });
+      const reusable = mayReuseHeldMemory({ measuredBytes: after, budgetBytes: this.options.budgetBytes, freedBytes: this.#freedBytes, estimateBytes: estimatedBytes });
       if (!outcome.loaded || (outcome.grownBytes === 0 && !reusable)) {
         if (outcome.loaded) await slot.host.unload(modelName);
         slot.models--;
@@ -157,7 +163,10 @@ export class ModelRegistry {
         );
       }
       if (outcome.grownBytes > 0) slot.freedBytes = 0;
-      else slot.freedBytes = Math.max(0, slot.freedBytes - estimatedBytes);
+      else {
+        slot.freedBytes = Math.max(0, slot.freedBytes - estimatedBytes);
+        this.#freedBytes = Math.max(0, this.#freedBytes - estimatedBytes);
+      }
       const entry: ModelEntry = {
         modelName,
         modelUrl,
@@ -187,6 +196,7 @@ export class ModelRegistry {
     this.#entries.delete(modelName);
     const host = entry.host;
     await host.unload(modelName);
+    this.#freedBytes += entry.estimatedBytes;
     const slot = this.#slots.find((candidate) => candidate.host === host);
     if (slot) {
       slot.models--;
