@@ -288,7 +288,9 @@ export class ModelRegistry {
         fresh.models++;
         old.models--;
         moved++;
-      } else if (outcome.loaded) {
+      } else if (outcome.loaded && this.#entries.get(entry.modelName)?.host !== fresh.host) {
+        // Unloaded while it moved: drop the copy, unless the model was loaded again meanwhile onto the new thread,
+        // where that copy is now the loaded model (unloading it would leave the registry pointing at nothing).
         await fresh.host.unload(entry.modelName);
       }
     }
