@@ -34,20 +34,23 @@ test('decisions: rejected plus failed over the share stops the run; no valid mod
   t.regex(checkDecisions([...unchanged.slice(0, 3), ...outcomes(0, 2, 0)], rules)?.message ?? '', /2 rejected and 0 failed of 5 customers \(40 %\)/);
 });
 
-test('stale models: ages in nights from the run ids, listed past the limit, and a share over the threshold stops', (t) => {
-  const manifest: Manifest = {
+/** A manifest published by run 20261127-0200 serving each customer the model of the given run. */
+function manifestServing(models: readonly (readonly [customerId: string, runId: string])[]): Manifest {
+  return {
     formatVersion: 1,
     runId: '20261127-0200',
     publishedAt: '2026-11-27T03:00:00Z',
     endpointName: 'e',
-    models: Object.fromEntries(
-      [
-        ['1', '20261127-0200'],
-        ['2', '20261120-0200'],
-        ['3', '20261119-0200'],
-      ].map(([id, runId]) => [id, { targetModel: `${runId}/${id}.tar.gz`, runId: runId as string, trainedAt: '2026-11-01T00:00:00Z', metrics: {} }]),
-    ),
+    models: Object.fromEntries(models.map(([id, runId]) => [id, { targetModel: `${runId}/${id}.tar.gz`, runId, trainedAt: '2026-11-01T00:00:00Z', metrics: {} }])),
   };
+}
+
+test('stale models: ages in nights from the run ids, listed past the limit, and a share over the threshold stops', (t) => {
+  const manifest = manifestServing([
+    ['1', '20261127-0200'],
+    ['2', '20261120-0200'],
+    ['3', '20261119-0200'],
+  ]);
   const report = staleModels(manifest, '20261127-0200', 'Europe/Paris', { maxModelAgeDays: 7, maxStaleFraction: 0.5 });
   t.deepEqual(report.customers, [{ customerId: '3', runId: '20261119-0200', ageDays: 8 }]);
   t.is(report.oldestModelAgeDays, 8);
@@ -59,15 +62,10 @@ test('stale models: ages in nights from the run ids, listed past the limit, and 
 });
 
 test('stale: a customer whose model was carried over because its data did not change is never stale', (t) => {
-  const manifest: Manifest = {
-    formatVersion: 1,
-    runId: '20261127-0200',
-    publishedAt: '2026-11-27T03:00:00Z',
-    endpointName: 'e',
-    models: Object.fromEntries(
-      ['1', '2'].map((id) => [id, { targetModel: `20261101-0200/${id}.tar.gz`, runId: '20261101-0200', trainedAt: '2026-11-01T00:00:00Z', metrics: {} }]),
-    ),
-  };
+  const manifest = manifestServing([
+    ['1', '20261101-0200'],
+    ['2', '20261101-0200'],
+  ]);
   const report = staleModels(manifest, '20261127-0200', 'Europe/Paris', { maxModelAgeDays: 7, maxStaleFraction: 0.4 }, new Set(['2']));
   t.deepEqual(report.customers, [{ customerId: '1', runId: '20261101-0200', ageDays: 26 }]);
   t.is(report.oldestModelAgeDays, 26, 'the oldest served model is still reported');
