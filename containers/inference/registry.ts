@@ -76,7 +76,8 @@ const MiB = 1024 * 1024;
  */
 export class ModelRegistry {
   readonly #entries = new Map<string, ModelEntry>();
-  readonly #loading = new Set<string>();
+  /** Loads under way, by model name; settled (never rejected) when the load ends either way. */
+  readonly #loading = new Map<string, Promise<unknown>>();
   readonly #slots: HostSlot[];
   readonly #mainStart: number;
   #allowedToLoads = 0;
@@ -121,7 +122,8 @@ export class ModelRegistry {
     if (this.#entries.has(modelName) || this.#loading.has(modelName)) {
       throw new InferenceError('E_MODEL_ALREADY_LOADED', `Model [${modelName}] is already loaded; unload it first to load it again.`);
     }
-    this.#loading.add(modelName);
+    let loaded!: () => void;
+    this.#loading.set(modelName, new Promise<void>((resolve) => (loaded = resolve)));
     try {
       const estimatedBytes = estimateModelBytes(await modelJsonSize(modelName, modelUrl));
       const slot = this.#placement();
@@ -181,6 +183,7 @@ export class ModelRegistry {
       return entry;
     } finally {
       this.#loading.delete(modelName);
+      loaded();
     }
   }
 
@@ -288,10 +291,11 @@ export class ModelRegistry {
         fresh.models++;
         old.models--;
         moved++;
-      } else if (outcome.loaded && this.#entries.get(entry.modelName)?.host !== fresh.host) {
-        // Unloaded while it moved: drop the copy, unless the model was loaded again meanwhile onto the new thread,
-        // where that copy is now the loaded model (unloading it would leave the registry pointing at nothing).
-        await fresh.host.unload(entry.modelName);
+      } else if (outcome.loaded) {
+        // Unloaded while it moved: drop the copy, unless the model is being or was loaded again onto the new thread,
+        // where that load replaces the copy (unloading after it would leave the registry pointing at nothing).
+        await this.#loading.get(entry.modelName);
+        if (this.#entries.get(entry.modelName)?.host !== fresh.host) await fresh.host.unload(entry.modelName);
       }
     }
     this.#slots.splice(this.#slots.indexOf(old), 1);
