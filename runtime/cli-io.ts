@@ -22,3 +22,22 @@ export const processIo: CliIo = {
 export function sdkClientConfig(env: NodeJS.ProcessEnv): { region: string } {
   return { region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1' };
 }
+
+/**
+ * Parses a CLI's arguments with `parse`: the options, or the exit code once usage was printed
+ * (0 for `--help`, 2 for bad usage, with the problem above the usage text on stderr).
+ */
+export function parseCliArgs<T>(name: string, usage: string, io: CliIo, parse: () => T | 'help'): T | 0 | 2 {
+  let options: T | 'help';
+  try {
+    options = parse();
+  } catch (error) {
+    io.stderr(`${name}: ${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if (options === 'help') {
+    io.stdout(usage);
+    return 0;
+  }
+  return options;
+}

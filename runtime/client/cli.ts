@@ -10,7 +10,7 @@ import { createForecastClient, ForecastError } from './forecast-client.js';
 import type { Forecast, ForecastClient } from './forecast-client.js';
 import { ModelHistoryError, readModelHistory } from './model-history.js';
 import { forecastPlotSpec, renderSvg } from './plot.js';
-import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
+import { parseCliArgs, processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 
 /** Local mode's names (DESIGN.md); the pipeline's variables override them, as on AWS. */
 export const LOCAL_BUCKET = 'forecast-local';
@@ -67,17 +67,8 @@ export function formatForecastTable(result: Forecast): string {
 
 
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args, io.env);
-  } catch (error) {
-    io.stderr(`forecast: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const options = parseCliArgs('forecast', USAGE, io, () => parseOptions(args, io.env));
+  if (typeof options === 'number') return options;
   const clientConfig = sdkClientConfig(io.env);
   const s3 = new S3Client(clientConfig);
   const runtime = new SageMakerRuntimeClient(clientConfig);

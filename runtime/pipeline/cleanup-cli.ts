@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DateTime, IANAZone } from 'luxon';
 import { LOCAL_BUCKET } from '../client/cli.js';
-import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
+import { parseCliArgs, processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 import { DEFAULT_RETENTION_DAYS, MAX_DATA_LIFE_DAYS } from '../config/data-life.js';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { cleanUpBucket, describeCleanup, retentionCutoffRunId } from './cleanup.js';
@@ -24,17 +24,8 @@ AWS_ENDPOINT_URL decides where requests go (local mode: http://127.0.0.1:4566).
 `;
 
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args, io.env);
-  } catch (error) {
-    io.stderr(`cleanup: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const options = parseCliArgs('cleanup', USAGE, io, () => parseOptions(args, io.env));
+  if (typeof options === 'number') return options;
   const s3 = new S3Client(sdkClientConfig(io.env));
   try {
     const result = await cleanUpBucket({

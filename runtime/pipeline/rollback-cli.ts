@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { checkedCustomerId, listHistory, rollback, RollbackError, type HistoryLine, type RollbackTarget } from './rollback.js';
-import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
+import { parseCliArgs, processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 
 /** Local mode's names (DESIGN.md); the pipeline's variables override them, as on AWS. */
 const LOCAL_BUCKET = 'forecast-local';
@@ -27,17 +27,8 @@ http://127.0.0.1:4566).
 
 /** Exit 0 done, 1 refused or failed (nothing switched), 2 bad usage. */
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  let options: ReturnType<typeof parseOptions>;
-  try {
-    options = parseOptions(args, io.env);
-  } catch (error) {
-    io.stderr(`rollback: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const options = parseCliArgs('rollback', USAGE, io, () => parseOptions(args, io.env));
+  if (typeof options === 'number') return options;
   const clientConfig = sdkClientConfig(io.env);
   const s3 = new S3Client(clientConfig);
   const runtime = new SageMakerRuntimeClient(clientConfig);

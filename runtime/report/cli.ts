@@ -7,7 +7,7 @@ import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { nightPageHtml } from './night-page.js';
 import { formatNightText, summarizeNight } from './night-summary.js';
 import { readNightReports, ReportNotFoundError, RUN_ID_SHAPE } from './report-store.js';
-import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
+import { parseCliArgs, processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 
 
 const USAGE = `Usage: npm run report -- [--run RUN_ID] [--json] [--html FILE.html]
@@ -31,17 +31,8 @@ class UsageError extends Error {
 
 /** Exit 0 with the report of a succeeded night, 1 for a failed night or a missing report, 2 on usage errors. */
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args, io.env);
-  } catch (error) {
-    io.stderr(`report: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === 'help') {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const options = parseCliArgs('report', USAGE, io, () => parseOptions(args, io.env));
+  if (typeof options === 'number') return options;
   const s3 = new S3Client(sdkClientConfig(io.env));
   try {
     const { report, previous } = await readNightReports(s3, options.bucket, options.run);

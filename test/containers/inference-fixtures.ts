@@ -19,16 +19,14 @@ export interface TrainedModels {
 }
 
 /**
- * Generates `customers` daily series (with weekly pattern and noise), trains one model each by
- * running the training container (`container train` on a SageMaker folder layout), and unpacks
- * each checkpoint archive to its own folder as SageMaker does before calling POST /models.
+ * Lays out a training job under `root` as SageMaker does: one CSV per customer in the training
+ * channel (`customers` daily series with weekly pattern and noise) and the hyperparameters. Returns
+ * the customer ids.
  */
-export async function trainModels(customers: number, runId = 'run-test'): Promise<TrainedModels> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'inference-models-'));
+export async function writeTrainingJob(root: string, customers: number, hyperparameters: Record<string, string>): Promise<string[]> {
   const channel = path.join(root, 'input', 'data', 'train');
-  const checkpoints = path.join(root, 'checkpoints');
   await mkdir(channel, { recursive: true });
-  await mkdir(checkpoints, { recursive: true });
+  await mkdir(path.join(root, 'checkpoints'), { recursive: true });
   const rows = new Map<string, string[]>();
   for (const chunk of datasetChunks({ customers, days: 365, weekly: 0.1, noise: 0.03, seed: 7 })) {
     for (const line of chunk.split('\n')) {
@@ -43,20 +41,36 @@ export async function trainModels(customers: number, runId = 'run-test'): Promis
     await writeFile(path.join(channel, `${customerId}.csv`), `timestamp,consumption\n${lines.join('\n')}\n`);
   }
   await mkdir(path.join(root, 'input', 'config'), { recursive: true });
-  await writeFile(path.join(root, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ run_id: runId }));
+  await writeFile(path.join(root, 'input', 'config', 'hyperparameters.json'), JSON.stringify(hyperparameters));
+  return [...rows.keys()];
+}
+
+/** Runs the training container (`container train`) on the SageMaker layout under `root`: its exit code and `output/failure`. */
+export async function runTrainingContainer(root: string): Promise<{ code: number; failure: string }> {
   try {
     await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'train'], {
       env: { ...process.env, SAGEMAKER_BASE_DIR: root },
       maxBuffer: 16 * 1024 * 1024,
     });
+    return { code: 0, failure: '' };
   } catch (error) {
-    const failure = await readFile(path.join(root, 'output', 'failure'), 'utf8').catch(() => '(no output/failure)');
-    throw new Error(`the training container failed: ${failure}`, { cause: error });
+    return { code: (error as { code?: number }).code ?? -1, failure: await readFile(path.join(root, 'output', 'failure'), 'utf8').catch(() => '(no output/failure)') };
   }
+}
+
+/**
+ * Trains one model for each of `customers` generated series by running the training container,
+ * and unpacks each checkpoint archive to its own folder as SageMaker does before calling POST /models.
+ */
+export async function trainModels(customers: number, runId = 'run-test'): Promise<TrainedModels> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'inference-models-'));
+  const customerIds = await writeTrainingJob(root, customers, { run_id: runId });
+  const { code, failure } = await runTrainingContainer(root);
+  if (code !== 0) throw new Error(`the training container failed: ${failure}`);
   const dirs = new Map<string, string>();
   const archives = new Map<string, string>();
-  for (const customerId of rows.keys()) {
-    const checkpoint = path.join(checkpoints, `${customerId}.tar.gz`);
+  for (const customerId of customerIds) {
+    const checkpoint = path.join(root, 'checkpoints', `${customerId}.tar.gz`);
     const dir = path.join(root, 'models', customerId, 'model');
     await extractModelArchive(checkpoint, dir);
     dirs.set(customerId, dir);

@@ -1,14 +1,10 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { readModelArchive } from '../../containers/shared/model-artifact.js';
-import { datasetChunks } from '../../runtime/dataset/generator.js';
-
-const CLI = fileURLToPath(new URL('../../containers/cli.ts', import.meta.url));
+import { runTrainingContainer, writeTrainingJob } from '../containers/inference-fixtures.js';
 
 /** Whether this machine lets the test mount a small tmpfs (root with CAP_SYS_ADMIN, as on the dev box). */
 function canMountTmpfs(): boolean {
@@ -25,15 +21,6 @@ function canMountTmpfs(): boolean {
   }
 }
 
-async function train(root: string): Promise<{ code: number; failure: string }> {
-  try {
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'train'], { env: { ...process.env, SAGEMAKER_BASE_DIR: root }, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, failure: '' };
-  } catch (error) {
-    return { code: (error as { code?: number }).code ?? -1, failure: await readFile(path.join(root, 'output', 'failure'), 'utf8').catch(() => '(no output/failure)') };
-  }
-}
-
 // A real ENOSPC needs a tmpfs, which only root may mount (CI runs as root); elsewhere the skip says why.
 const tmpfs = canMountTmpfs();
 const register = tmpfs ? test : test.skip;
@@ -41,35 +28,20 @@ const register = tmpfs ? test : test.skip;
 register(`checkpoint folder out of space (a real ENOSPC on a 40 KiB tmpfs): the job fails naming it, written checkpoints stay whole, and a rerun with room resumes from them${tmpfs ? '' : ' [skipped: mount -t tmpfs is refused here; run as root]'}`, async (t) => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'i9-enospc-'));
   const checkpoints = path.join(root, 'checkpoints');
-  const channel = path.join(root, 'input', 'data', 'train');
-  await mkdir(channel, { recursive: true });
-  await mkdir(checkpoints, { recursive: true });
   let mounted = false;
   t.teardown(async () => {
     if (mounted) execFileSync('umount', [checkpoints]);
     await rm(root, { recursive: true, force: true });
   });
-  const rows = new Map<string, string[]>();
-  for (const chunk of datasetChunks({ customers: 12, days: 365, weekly: 0.1, noise: 0.03, seed: 7 })) {
-    for (const line of chunk.split('\n')) {
-      const [id, timestamp, consumption] = line.split(',');
-      if (!id || id === 'customer_id' || timestamp === undefined) continue;
-      const list = rows.get(id) ?? [];
-      list.push(`${timestamp},${consumption}`);
-      rows.set(id, list);
-    }
-  }
-  for (const [id, lines] of rows) await writeFile(path.join(channel, `${id}.csv`), `timestamp,consumption\n${lines.join('\n')}\n`);
-  await mkdir(path.join(root, 'input', 'config'), { recursive: true });
-  await writeFile(path.join(root, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ run_id: 'run-enospc', workers: '1' }));
+  const customers = await writeTrainingJob(root, 12, { run_id: 'run-enospc', workers: '1' });
 
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40k', 'tmpfs', checkpoints]);
   mounted = true;
-  const full = await train(root);
+  const full = await runTrainingContainer(root);
   t.not(full.code, 0, 'the job fails');
   t.regex(full.failure, /ENOSPC: no space left on device/);
   const written = (await readdir(checkpoints)).sort();
-  t.true(written.length > 0 && written.length < rows.size, `some checkpoints fit: ${written.join(', ')}`);
+  t.true(written.length > 0 && written.length < customers.length, `some checkpoints fit: ${written.join(', ')}`);
   t.true(written.every((name) => /^\d+\.tar\.gz$/.test(name)), `no partial files are left: ${written.join(', ')}`);
   for (const name of written) await t.notThrowsAsync(readModelArchive(path.join(checkpoints, name)), `${name} reads back whole`);
 
@@ -79,8 +51,8 @@ register(`checkpoint folder out of space (a real ENOSPC on a 40 KiB tmpfs): the 
   execFileSync('umount', [checkpoints]);
   mounted = false;
   await cp(saved, checkpoints, { recursive: true });
-  const rerun = await train(root);
+  const rerun = await runTrainingContainer(root);
   t.is(rerun.code, 0, rerun.failure);
-  t.is((await readdir(checkpoints)).filter((name) => name.endsWith('.tar.gz')).length, rows.size);
+  t.is((await readdir(checkpoints)).filter((name) => name.endsWith('.tar.gz')).length, customers.length);
   for (const name of written) t.deepEqual(await readFile(path.join(checkpoints, name)), await readFile(path.join(saved, name)), `${name} was reused, not retrained`);
 });
