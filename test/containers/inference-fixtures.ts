@@ -45,11 +45,14 @@ export async function writeTrainingJob(root: string, customers: number, hyperpar
   return [...rows.keys()];
 }
 
-/** Runs the training container (`container train`) on the SageMaker layout under `root`: its exit code and `output/failure`. */
-export async function runTrainingContainer(root: string): Promise<{ code: number; failure: string }> {
+/**
+ * Runs the training container (`container train`) on the SageMaker layout under `root`: its exit
+ * code and `output/failure`. `preload` adds Node flags and environment for a test's preload module.
+ */
+export async function runTrainingContainer(root: string, preload: { nodeArgs: string[]; env: Record<string, string> } = { nodeArgs: [], env: {} }): Promise<{ code: number; failure: string }> {
   try {
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, 'train'], {
-      env: { ...process.env, SAGEMAKER_BASE_DIR: root },
+    await promisify(execFile)(process.execPath, [...preload.nodeArgs, '--import', 'tsx', CLI, 'train'], {
+      env: { ...process.env, ...preload.env, SAGEMAKER_BASE_DIR: root },
       maxBuffer: 16 * 1024 * 1024,
     });
     return { code: 0, failure: '' };
