@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_BUCKET } from '../client/cli.js';
-import { processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
+import { parseCliArgs, processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 import { PIPELINE_CONFIG_DEFAULTS } from '../config/pipeline-config.js';
 import { PIPELINE_ENV } from '../config/pipeline-env.js';
 import { DEFAULT_NONCURRENT_VERSION_DAYS } from '../config/data-life.js';
@@ -23,36 +23,13 @@ AWS_ENDPOINT_URL decides where requests go (local mode: http://127.0.0.1:4566).
 `;
 
 export async function main(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        customer: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        bucket: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-    if (!values.help && !values.customer?.trim()) throw new Error('[--customer] is required: the id of the customer to erase');
-  } catch (error) {
-    io.stderr(`forget: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const options = parseCliArgs('forget', USAGE, io, () => parseOptions(args, io.env));
+  if (typeof options === 'number') return options;
   const s3 = new S3Client(sdkClientConfig(io.env));
   try {
     const result = await forgetCustomer({
       s3,
-      bucket: values.bucket ?? io.env[PIPELINE_ENV.bucket] ?? LOCAL_BUCKET,
-      rawPrefix: io.env[PIPELINE_ENV.rawPrefix] ?? PIPELINE_CONFIG_DEFAULTS.rawPrefix,
-      customerId: values.customer!.trim(),
-      dryRun: values['dry-run'],
+      ...options,
       log: (line) => io.stdout(`${line}\n`),
     });
     const rows = result.rewritten.reduce((sum, r) => sum + r.rows, 0);
@@ -67,6 +44,29 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
   } finally {
     s3.destroy();
   }
+}
+
+function parseOptions(args: readonly string[], env: NodeJS.ProcessEnv) {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      customer: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      bucket: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help' as const;
+  const customerId = values.customer?.trim();
+  if (!customerId) throw new Error('[--customer] is required: the id of the customer to erase');
+  return {
+    customerId,
+    dryRun: values['dry-run'],
+    bucket: values.bucket ?? env[PIPELINE_ENV.bucket] ?? LOCAL_BUCKET,
+    rawPrefix: env[PIPELINE_ENV.rawPrefix] ?? PIPELINE_CONFIG_DEFAULTS.rawPrefix,
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -16,6 +16,10 @@ import { provisionLocalStack } from '../../runtime/local/bootstrap.js';
 import { LOCAL_IMAGES } from '../../runtime/local/images.js';
 import { main as startMain } from '../../runtime/local/main.js';
 import { main as forecastMain } from '../../runtime/client/cli.js';
+import { main as cleanupMain } from '../../runtime/pipeline/cleanup-cli.js';
+import { main as forgetMain } from '../../runtime/pipeline/forget-cli.js';
+import { main as rollbackMain } from '../../runtime/pipeline/rollback-cli.js';
+import { main as reportMain } from '../../runtime/report/cli.js';
 import { ROLE_ARN, startLocal, type LocalAwsFixture } from '../runtime/local/local-aws-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -110,6 +114,12 @@ const BAD_INPUTS: readonly BadInput[] = [
   { surface: 'npm start', input: '--schedule "every day"', attempt: inProcess(startMain, ['--schedule', 'every day']), expected: /exit 2: start: .*every day/ },
   { surface: 'npm run forecast', input: '--period -3', attempt: inProcess((args) => forecastMain(args, { env: {}, stdout: () => undefined, stderr: (text) => process.stderr.write(text) }), ['--customer', '1', '--period', '-3']), expected: /exit 2: forecast: .*period/ },
   { surface: 'npm run forecast', input: 'no --customer', attempt: inProcess((args) => forecastMain(args, { env: {}, stdout: () => undefined, stderr: (text) => process.stderr.write(text) }), ['--period', '7']), expected: /exit 2: forecast: .*customer/ },
+  { surface: 'npm run rollback', input: '--previous --list', attempt: inProcess(rollbackMain, ['--previous', '--list']), expected: /exit 2: rollback: give exactly one of --to RUN, --previous/ },
+  { surface: 'npm run rollback', input: '--customer 7 without --to', attempt: inProcess(rollbackMain, ['--customer', '7']), expected: /exit 2: rollback: \[--customer\] needs --to RUN/ },
+  { surface: 'npm run cleanup', input: '--retention-days 0', attempt: inProcess(cleanupMain, ['--retention-days', '0']), expected: /exit 2: cleanup: \[--retention-days\] must be an integer from 1 to \d+, got "0"/ },
+  { surface: 'npm run cleanup', input: '--timezone Mars/Base', attempt: inProcess(cleanupMain, ['--timezone', 'Mars/Base']), expected: /exit 2: cleanup: \[--timezone\] must be an IANA time zone/ },
+  { surface: 'npm run forget', input: 'no --customer', attempt: inProcess(forgetMain, ['--dry-run']), expected: /exit 2: forget: \[--customer\] is required/ },
+  { surface: 'npm run report', input: '--run yesterday', attempt: inProcess(reportMain, ['--run', 'yesterday']), expected: /exit 2: report: \[--run\] must be a run id such as/ },
   { surface: 'npm run generate', input: '--customers many', attempt: cli('runtime/dataset/cli.ts', ['--customers', 'many']), expected: /customers.*many/ },
   { surface: 'npm run container', input: 'bogus', attempt: cli('containers/cli.ts', ['bogus']), expected: /exit [12]: .*bogus/ },
   { surface: 'npm run policy', input: '--set noequals', attempt: cli('policies/offline/cli.ts', ['--stack', 'dev', '--set', 'noequals']), expected: /\[--set\] expects KEY=VALUE, got "noequals"/ },
