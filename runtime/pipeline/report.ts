@@ -55,6 +55,10 @@ export interface RunReport {
     readonly sampled: number;
     readonly sampleFailures: number;
     readonly manifestEntries?: number;
+    /**
+     * Manifest entries carried over from earlier runs: unchanged customers and rejected or failed
+     * ones still served by an older model together. `decisions` counts them apart.
+     */
     readonly keptPrevious?: number;
   };
   /** Customers whose new model was missing or invalid (they keep their current model). */
