@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -558,20 +558,24 @@ export async function extractModelArchive(file: string, dir: string): Promise<vo
   }
 }
 
-/** Reads `dir/model.json` (an unpacked artifact) and returns its validated document. */
+/**
+ * Reads `dir/model.json` (an unpacked artifact) and returns its validated document. Synchronous
+ * calls, as in `writeFileAtomic`: the model threads that load have nothing else to do meanwhile,
+ * and four thread-pool round trips cost more CPU than reading the ≈ 31 KB file.
+ */
 export async function readModelDirectory(dir: string): Promise<ModelDocument> {
   const file = path.join(dir, MODEL_FILE_NAME);
   let text: string;
   try {
-    const handle = await open(file, 'r');
+    const fd = openSync(file, 'r');
     try {
-      const { size } = await handle.stat();
+      const { size } = fstatSync(fd);
       if (size > ARCHIVE_LIMITS.maxEntryBytes) {
         throw new ModelArtifactError('E_ARCHIVE_UNSAFE', `${file}: ${size} bytes, over the ${ARCHIVE_LIMITS.maxEntryBytes}-byte limit`);
       }
-      text = await handle.readFile('utf8');
+      text = readFileSync(fd, 'utf8');
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch (error) {
     if (error instanceof ModelArtifactError) throw error;

@@ -64,7 +64,11 @@ const TREND_INDICATOR = { linear: 0, flat: 2 } as const;
 
 /** Stan's data block as augurs hands it to its optimizer, column by column. */
 export function designOfStanData(data: StanData): ProphetDesign {
-  const columns = Array.from({ length: data.K }, (_, j) => Float64Array.from(data.X, (row) => row[j] ?? Number.NaN));
+  // One pass over the rows: K passes with a callback per value took ≈ 1 ms of a replay.
+  const columns = Array.from({ length: data.K }, () => new Float64Array(data.X.length));
+  data.X.forEach((row, i) => {
+    for (let j = 0; j < data.K; j++) (columns[j] as Float64Array)[i] = row[j] ?? Number.NaN;
+  });
   return {
     T: data.T,
     S: data.S,
