@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_DEFAULT_ARGS, IMAGE_ENTRYPOINT, LOCAL_IMAGES, localImageTarget } from '../images.js';
+import { containerBuild } from './container-build.js';
 
 /** The repository root: local mode runs the containers' sources in place. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CLI = path.join(REPO_ROOT, 'containers', 'cli.ts');
-const TSX_LOADER = import.meta.resolve('tsx');
 
 export interface ContainerCommand {
   command: string;
@@ -15,7 +14,8 @@ export interface ContainerCommand {
 
 /**
  * What `docker run [--entrypoint E] <image> [args]` runs, as a local process: the image's
- * `ENTRYPOINT node dist/containers/cli.js` becomes `node --import tsx containers/cli.ts`.
+ * `ENTRYPOINT node dist/containers/cli.js` becomes `node <build>/containers/cli.js`, compiled from
+ * the current sources (container-build.ts), with source maps so stack traces name the `.ts` lines.
  * Throws a message fit for a job's FailureReason when the image or entrypoint is not one local mode has.
  */
 export function containerCommand(imageUri: string, o: { entrypoint?: readonly string[]; args?: readonly string[] } = {}): ContainerCommand {
@@ -39,5 +39,6 @@ export function containerCommand(imageUri: string, o: { entrypoint?: readonly st
   } else {
     cliArgs = o.args && o.args.length > 0 ? [...o.args] : [...IMAGE_DEFAULT_ARGS[target]];
   }
-  return { command: process.execPath, args: ['--import', TSX_LOADER, CLI, ...cliArgs], cwd: REPO_ROOT };
+  const cli = path.join(containerBuild(REPO_ROOT), 'containers', 'cli.js');
+  return { command: process.execPath, args: ['--enable-source-maps', cli, ...cliArgs], cwd: REPO_ROOT };
 }
