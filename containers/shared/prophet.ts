@@ -461,41 +461,97 @@ export function replayModel(doc: ModelDocument, opts: { uncertaintySamples?: num
   return replayFit(doc.history, doc.prophet, doc.fit, `model ${doc.customerId} (run ${doc.runId})`, opts.uncertaintySamples ?? doc.prophet.uncertaintySamples);
 }
 
+/**
+ * The point forecast `replayModel(doc, { uncertaintySamples: 0 }).forecast(period)` gives, with
+ * the same checks, computed without augurs' Prophet where prophet-design.ts builds the model
+ * (linear or flat growth, additive seasonalities): the design rebuilt from the stored history must
+ * hash to `fit.dataHash` and the coefficients are mapped to its columns by identity, as in replay;
+ * the forecast is prophet-predict.ts's, equal to augurs' up to rounding
+ * (test/containers/prophet-design.test.ts). ≈ 0.5 ms a model instead of ≈ 3: augurs' replay
+ * serializes its optimizer input to JSON, which is parsed back to be checked. Other models go
+ * through `replayModel`. Call `initProphet` first (the Fourier values are augurs').
+ */
+export function replayPointForecast(doc: ModelDocument, period: number): ForecastPoint[] {
+  if (!prophetReady) throw new Error('replayPointForecast: call initProphet() first');
+  if (!Number.isInteger(period) || period < 1) throw new RangeError(`period must be a positive integer, got ${period}`);
+  const built = buildProphetDesign(doc.history, doc.prophet);
+  if ('unsupported' in built) {
+    const replayed = replayModel(doc, { uncertaintySamples: 0 });
+    try {
+      return replayed.forecast(period);
+    } finally {
+      replayed.free();
+    }
+  }
+  const where = `model ${doc.customerId} (run ${doc.runId})`;
+  const params = storedParameters(built.design, doc.fit, where);
+  const ds = futureTimes(doc.history.ds, period, where);
+  const { yhat } = predictDesigned(built.scales, params, ds, { growth: doc.prophet.growth, uncertaintySamples: 0, intervalWidth: doc.prophet.intervalWidth });
+  const daily = isDaily(doc.history.ds);
+  return ds.map((d, i) => ({ date: formatDate(d, daily), yhat: yhat[i] as number, yhat_lower: yhat[i] as number, yhat_upper: yhat[i] as number }));
+}
+
+/**
+ * The `period` times after the history, as augurs' `make_future_dataframe` makes them: steps of
+ * the most common gap between the last 5 times, which must be the only most common one.
+ */
+function futureTimes(ds: readonly number[], period: number, where: string): number[] {
+  const tail = ds.slice(-5);
+  const counts = new Map<number, number>();
+  for (let i = 1; i < tail.length; i++) {
+    const gap = (tail[i] as number) - (tail[i - 1] as number);
+    counts.set(gap, (counts.get(gap) ?? 0) + 1);
+  }
+  const most = Math.max(...counts.values());
+  const steps = [...counts].filter(([, count]) => count === most).map(([gap]) => gap);
+  if (steps.length !== 1) {
+    throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: cannot tell the history's frequency: its last ${tail.length} times have no single most common gap (${steps.join(', ')} s)`);
+  }
+  const last = ds.at(-1) as number;
+  const step = steps[0] as number;
+  return Array.from({ length: period }, (_, i) => last + (i + 1) * step);
+}
+
+/**
+ * The stored parameters in `design`'s column order, after checking that `design` is the data the
+ * model was fitted on (data hash, column identities) and that every coefficient array has the
+ * length the design expects. Throws `ModelArtifactError` (E_MODEL_SHAPE, E_MODEL_HASH).
+ */
+function storedParameters(design: ProphetDesign, fit: ModelFit, where: string): MapParameters & { delta: Float64Array; beta: Float64Array } {
+  if (fit.beta.length !== design.K || fit.columns.length !== design.K) {
+    throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: fit.beta has ${fit.beta.length} coefficients but the model has ${design.K} design-matrix columns`);
+  }
+  if (fit.delta.length !== design.S) {
+    throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: fit.delta has ${fit.delta.length} values but the model has ${design.S} changepoints`);
+  }
+  const columns = columnIdentities(design);
+  if (stanDataHash(design, columns) !== fit.dataHash) {
+    throw new ModelArtifactError('E_MODEL_HASH', `${where}: the data rebuilt from the stored history and options does not match fit.dataHash; refusing to replay the fit on different data`);
+  }
+  const stored = new Map<string, number[]>();
+  fit.columns.forEach((id, i) => {
+    const list = stored.get(id) ?? [];
+    list.push(fit.beta[i] as number);
+    stored.set(id, list);
+  });
+  const beta = new Float64Array(design.K);
+  columns.forEach((id, j) => {
+    const value = stored.get(id)?.shift();
+    if (value === undefined) {
+      throw new ModelArtifactError('E_MODEL_HASH', `${where}: design-matrix column ${j} matches no stored coefficient`);
+    }
+    beta[j] = value;
+  });
+  return { k: fit.k, m: fit.m, sigmaObs: fit.sigmaObs, delta: Float64Array.from(fit.delta), beta };
+}
+
 /** `replayModel` on its parts; `where` names the model in errors. */
 function replayFit(history: History, settings: ProphetSettings, fit: ModelFit, where: string, uncertaintySamples: number): ForecastModel {
   let failure: ModelArtifactError | undefined;
   const replaying = {
     optimize: (_init: unknown, dataJson: string): ProphetOptimizeOutput => {
       try {
-        const data = parseStanData(dataJson);
-        if (fit.beta.length !== data.K || fit.columns.length !== data.K) {
-          throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: fit.beta has ${fit.beta.length} coefficients but the model has ${data.K} design-matrix columns`);
-        }
-        if (fit.delta.length !== data.S) {
-          throw new ModelArtifactError('E_MODEL_SHAPE', `${where}: fit.delta has ${fit.delta.length} values but the model has ${data.S} changepoints`);
-        }
-        const columns = columnIdentities(designOfStanData(data));
-        if (stanDataHash(designOfStanData(data), columns) !== fit.dataHash) {
-          throw new ModelArtifactError('E_MODEL_HASH', `${where}: the data rebuilt from the stored history and options does not match fit.dataHash; refusing to replay the fit on different data`);
-        }
-        const stored = new Map<string, number[]>();
-        fit.columns.forEach((id, i) => {
-          const list = stored.get(id) ?? [];
-          list.push(fit.beta[i] as number);
-          stored.set(id, list);
-        });
-        const beta = new Float64Array(data.K);
-        columns.forEach((id, j) => {
-          const value = stored.get(id)?.shift();
-          if (value === undefined) {
-            throw new ModelArtifactError('E_MODEL_HASH', `${where}: design-matrix column ${j} matches no stored coefficient`);
-          }
-          beta[j] = value;
-        });
-        return {
-          logs: NO_LOGS,
-          params: { k: fit.k, m: fit.m, sigmaObs: fit.sigmaObs, delta: Float64Array.from(fit.delta), beta, trend: new Float64Array(0) },
-        };
+        return { logs: NO_LOGS, params: { ...storedParameters(designOfStanData(parseStanData(dataJson)), fit, where), trend: new Float64Array(0) } };
       } catch (error) {
         failure = error instanceof ModelArtifactError ? error : new ModelArtifactError('E_MODEL_SHAPE', `${where}: ${(error as Error).message}`, { cause: error });
         throw failure;

@@ -1,7 +1,7 @@
 import { Prophet } from '@bsull/augurs/prophet';
 import test from 'ava';
 import type { ProphetSettings } from '../../containers/shared/model-artifact.js';
-import { fitProphet, initProphetFitting, replayModel } from '../../containers/shared/prophet.js';
+import { fitProphet, initProphetFitting, replayModel, replayPointForecast } from '../../containers/shared/prophet.js';
 import { buildProphetDesign, designOfStanData } from '../../containers/shared/prophet-design.js';
 import type { ProphetDesign } from '../../containers/shared/prophet-design.js';
 import type { StanData } from '../../containers/shared/prophet-map.js';
@@ -18,6 +18,9 @@ import type { Series } from './prophet-corpus.js';
  * - the interval ends agree with augurs' within 4% of the interval's width on every day and 1% on
  *   average, at 20,000 draws a side (both are Monte Carlo estimates, augurs' unseeded; measured:
  *   ≤ 1.5% a day, ≤ 0.1% on average).
+ * - `replayPointForecast` (validation's replay, without augurs' Prophet) gives augurs' replayed
+ *   point forecast: the same dates, values within 1e-9 of the series' mean, and refuses what
+ *   augurs' replay refuses.
  * Regressors are not part of the training settings, so the builder has none (augurs keeps them).
  */
 
@@ -139,4 +142,59 @@ test('the interval is the same simulation as augurs\' (20,000 draws a side)', (t
     t.true(Math.abs(p.yhat_upper - q.yhat_upper) <= 0.04 * width, `day ${i}: upper ${p.yhat_upper} vs augurs ${q.yhat_upper}`);
   });
   t.true(Math.abs(lowerBias) <= 0.01 && Math.abs(upperBias) <= 0.01, `mean offsets ${lowerBias}, ${upperBias} of the width`);
+});
+
+const augursPointForecast = (model: ReturnType<typeof doc>, period: number) => {
+  const replayed = replayModel(model, { uncertaintySamples: 0 });
+  try {
+    return replayed.forecast(period);
+  } finally {
+    replayed.free();
+  }
+};
+
+const replayCases = [
+  ...cases.filter((x) => !['two points'].includes(x.name)),
+  { name: 'multiplicative seasonality (through augurs)', series: noisy, settings: { ...defaultSettings, seasonalityMode: 'multiplicative' as const } },
+];
+for (const c of replayCases) {
+  test(`the point forecast replayed without augurs' Prophet is augurs' replayed one: ${c.name}`, (t) => {
+    const fitted = fitProphet(c.series, c.settings, { optimizer: c.settings.seasonalityMode === 'additive' ? 'auto' : 'stan' });
+    t.teardown(() => fitted.free());
+    const model = doc(c.series, c.settings, fitted.fit);
+    const theirs = augursPointForecast(model, 30);
+    const ours = replayPointForecast(model, 30);
+    const scale = c.series.y.reduce((a, b) => a + Math.abs(b), 0) / c.series.y.length || 1;
+    t.deepEqual(ours.map((p) => p.date), theirs.map((p) => p.date));
+    ours.forEach((p, i) => {
+      const q = theirs[i] as (typeof theirs)[number];
+      t.true(Math.abs(p.yhat - q.yhat) <= 1e-9 * scale, `day ${i}: ${p.yhat} vs augurs ${q.yhat}`);
+      t.true(p.yhat_lower === p.yhat && p.yhat_upper === p.yhat && q.yhat_lower === q.yhat && q.yhat_upper === q.yhat);
+    });
+  });
+}
+
+test('the replayed point forecast refuses what augurs\' replay refuses: other data, a missing column, no single step', (t) => {
+  const fitted = fitProphet(noisy, defaultSettings);
+  t.teardown(() => fitted.free());
+  const model = doc(noisy, defaultSettings, fitted.fit);
+  const otherData = { ...model, fit: { ...model.fit, dataHash: '0'.repeat(64) } };
+  for (const replay of [() => replayPointForecast(otherData, 7), () => augursPointForecast(otherData, 7)]) {
+    t.throws(replay, { code: 'E_MODEL_HASH', message: /model c1 \(run r1\): the data rebuilt from the stored history and options does not match fit.dataHash/ });
+  }
+  const renamed = { ...model, fit: { ...model.fit, columns: model.fit.columns.map((id, i) => (i === 0 ? 'f'.repeat(32) : id)) } };
+  for (const replay of [() => replayPointForecast(renamed, 7), () => augursPointForecast(renamed, 7)]) {
+    t.throws(replay, { code: 'E_MODEL_HASH', message: /design-matrix column \d+ matches no stored coefficient|does not match fit.dataHash/ });
+  }
+  const shortBeta = { ...model, fit: { ...model.fit, beta: model.fit.beta.slice(1) } };
+  t.throws(() => replayPointForecast(shortBeta, 7), { code: 'E_MODEL_SHAPE', message: /fit.beta has \d+ coefficients but the model has \d+ design-matrix columns/ });
+  // The last five times step 1, 2, 1, 2 days: no single most common step, so augurs cannot make future dates either.
+  const n = noisy.ds.length;
+  const keep = noisy.ds.map((_, i) => i).filter((i) => i < n - 7 || [n - 7, n - 6, n - 4, n - 3, n - 1].includes(i));
+  const ragged = { ds: keep.map((i) => noisy.ds[i] as number), y: keep.map((i) => noisy.y[i] as number) };
+  const raggedFit = fitProphet(ragged, defaultSettings);
+  t.teardown(() => raggedFit.free());
+  const raggedModel = doc(ragged, defaultSettings, raggedFit.fit);
+  t.throws(() => augursPointForecast(raggedModel, 7));
+  t.throws(() => replayPointForecast(raggedModel, 7), { code: 'E_MODEL_SHAPE', message: /cannot tell the history's frequency: its last 5 times have no single most common gap \(86400, 172800 s\)/ });
 });
