@@ -9,7 +9,6 @@ import { DEFAULT_BATCH_CONCURRENCY, forecastBatch, forecastsToCsv } from './batc
 import { createForecastClient, ForecastError } from './forecast-client.js';
 import type { Forecast, ForecastClient } from './forecast-client.js';
 import { ModelHistoryError, readModelHistory } from './model-history.js';
-import { forecastPlotSpec, renderSvg } from './plot.js';
 import { parseCliArgs, processIo, sdkClientConfig, type CliIo } from '../cli-io.js';
 
 /** Local mode's names (DESIGN.md); the pipeline's variables override them, as on AWS. */
@@ -85,6 +84,8 @@ export async function main(args: readonly string[], io: CliIo = processIo): Prom
     io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatForecastTable(result)}\n`);
     if (options.plot) {
       const history = await readModelHistory({ s3, bucket: options.bucket, targetModel: result.targetModel });
+      // Loaded for --plot only: vega costs ≈ 0.5 s of CPU to load, and `npm start` imports this module for its table.
+      const { forecastPlotSpec, renderSvg } = await import('./plot.js');
       const spec = forecastPlotSpec({
         customerId: result.customerId,
         targetModel: result.targetModel,
