@@ -37,8 +37,8 @@ export function headroomBytes(limitBytes: number): number {
 /**
  * What one loaded model costs, guessed before loading it from the size of its `model.json`: a
  * replayed daily model holds its fitted Prophet (≈ 70 KB of WebAssembly memory, measured) plus the
- * parsed history while it is replayed. Only a first guess: what a load is allowed to grow memory
- * by before it is measured (see `growthAllowance`).
+ * parsed history while it is replayed (≈ 65 KB of both measured per model once loaded). Only a
+ * first guess: the room a load needs before it runs (see `loadAllowance`).
  */
 export function estimateModelBytes(modelJsonBytes: number): number {
   return 96 * 1024 + 2 * modelJsonBytes;
@@ -46,7 +46,10 @@ export function estimateModelBytes(modelJsonBytes: number): number {
 
 /** What one model thread holds, measured in the thread itself and sent with every answer it gives. */
 export interface ThreadMemory {
-  /** V8 heap in use, young generation excluded (short-lived garbage, collected within milliseconds). */
+  /**
+   * V8 heap in use, young generation excluded (short-lived garbage, collected within milliseconds),
+   * and collected first whenever it grew by more than its garbage allowance (see ThreadHeap).
+   */
   heapBytes: number;
   /** Prophet's WebAssembly memory (`memory.buffer.byteLength`): it grows, and never shrinks. */
   wasmBytes: number;
@@ -67,8 +70,9 @@ export interface MeasuredThreads {
   threads: readonly {
     now: ThreadMemory;
     start: ThreadMemory;
-    /** What it held once its models were in place: at start, or after a replacement thread took them over. */
-    settled: ThreadMemory;
+    /** The estimates of the models it holds (each above what such a model measures). */
+    modelEstimateBytes: number;
+    garbageAllowanceBytes: number;
   }[];
 }
 
@@ -80,18 +84,55 @@ export function measuredModelBytes(m: MeasuredThreads): number {
 }
 
 /**
- * How much one load may grow its thread's WebAssembly memory. A model that fits in memory the thread
- * already holds (freed by an unload, or grown by a forecast) costs nothing new and is let in (past
- * the budget, only into room unloads freed: `mayReuseHeldMemory`), which is why WebAssembly memory
- * that never shrinks does not refuse loads forever; a load that must
- * grow the memory may grow it only within what the budget has left after the measured use and the
- * other loads under way. When plenty is left it may grow more, so that the thread keeps free space
- * ahead (see WasmHeadroom), but never more than a share of what is left.
+ * Garbage a model thread's V8 heap may hold before the thread runs a full collection: a sixteenth of
+ * its share of the budget, at least 256 KiB. V8 alone lets garbage pile up for megabytes before it
+ * collects (2.6 MiB measured in one thread under eviction churn at a 16 MiB budget), and the budget
+ * reserves this allowance for every thread, so what a thread's heap may still gather is counted
+ * before it is there.
  */
-export function growthAllowance(o: { budgetBytes: number; measuredBytes: number; allowedToOthersBytes: number; estimateBytes: number; threads: number }): number {
-  const left = o.budgetBytes - o.measuredBytes - o.allowedToOthersBytes;
-  if (left <= 0) return 0;
-  return Math.min(left, Math.max(o.estimateBytes + WASM_PAGE_BYTES, Math.floor(left / (2 * o.threads))));
+export function garbageAllowanceBytes(budgetBytes: number, threads: number): number {
+  return Math.max(256 * 1024, Math.floor(budgetBytes / (16 * Math.max(1, threads))));
+}
+
+/** Whether a heap must be collected before it is measured: it grew by more than its allowance since its last full collection. */
+export function mustCollectGarbage(heapBytes: number, collectedHeapBytes: number, allowanceBytes: number): boolean {
+  return heapBytes - collectedHeapBytes > allowanceBytes;
+}
+
+/**
+ * The forecast reserve of a thread after a forecast grew its WebAssembly memory by `grownBytes`
+ * while the reserve was free for it: the forecast needed that much more than the reserve (and any
+ * other free memory), so the reserve grows by as much and the next such forecast fits without growing.
+ */
+export function nextForecastReserveBytes(reserveBytes: number, grownBytes: number): number {
+  return grownBytes > 0 ? reserveBytes + grownBytes : reserveBytes;
+}
+
+/**
+ * What the budget has left for loads: the budget less the measured use of every thread, less the
+ * garbage allowance of every thread (a heap may gather that much before it is collected, so it is
+ * reserved before it is there), less what loads under way may still grow.
+ */
+export function roomLeftBytes(o: { budgetBytes: number; measuredBytes: number; garbageReserveBytes: number; allowedToOthersBytes: number }): number {
+  return o.budgetBytes - o.measuredBytes - o.garbageReserveBytes - o.allowedToOthersBytes;
+}
+
+/**
+ * How much one load may grow its thread's WebAssembly memory, or `undefined` when it is refused
+ * before it runs (507). A load only runs when its growth cannot take the measured use past the
+ * budget: either the room left holds its estimate and two pages (a replay works in more memory than
+ * the model keeps, and the allocator grows by whole pages: loading 600 models one after another into
+ * a full memory, 599 grew it by less than that), or it runs with no growth allowed into room that
+ * unloads freed (`freedBytes`, the estimates of the models unloaded and not yet reused), which the
+ * registry then counts as used. When plenty is left, the first load under way in its thread may
+ * grow more, so that the thread keeps free space ahead (see WasmHeadroom), but never more than a share
+ * of what is left; the loads queued behind it get their estimate only, so that a burst of loads does
+ * not halve the room down to nothing before any of them has run.
+ */
+export function loadAllowance(o: { roomLeftBytes: number; estimateBytes: number; threads: number; freedBytes: number; loadsUnderWay: number }): number | undefined {
+  const needs = o.estimateBytes + 2 * WASM_PAGE_BYTES;
+  if (o.roomLeftBytes >= needs) return o.loadsUnderWay > 0 ? needs : Math.min(o.roomLeftBytes, Math.max(needs, Math.floor(o.roomLeftBytes / (2 * o.threads))));
+  return o.freedBytes >= o.estimateBytes ? 0 : undefined;
 }
 
 /** A load is kept when its measured growth stayed within its allowance; otherwise it is undone and answered 507. */
@@ -100,43 +141,24 @@ export function keepsLoad(grownBytes: number, allowanceBytes: number): boolean {
 }
 
 /**
- * Whether a load that grew nothing may stay in memory its thread already held. Under the budget, yes.
- * Past it (memory a refused load grew stays with the thread, and V8 heaps hold garbage), only into
- * room that unloads freed (`freedBytes`, the estimates of the models unloaded less those of the loads
- * that reused memory since): otherwise refused loads would each leave a little free memory behind and the
- * models loaded into it would creep past the budget.
- */
-export function mayReuseHeldMemory(o: { measuredBytes: number; budgetBytes: number; freedBytes: number; estimateBytes: number }): boolean {
-  return o.measuredBytes <= o.budgetBytes || o.freedBytes >= o.estimateBytes;
-}
-
-/**
- * How far past the budget the measured use may go before a thread is replaced: an eighth of the budget
- * and 4 MiB more, since V8 heaps hold garbage until their next full collection (1.6 MB measured after
- * 16 loads at once into one thread).
- */
-export function recycleMarginBytes(budgetBytes: number): number {
-  return budgetBytes / 8 + 4 * MiB;
-}
-
-/**
- * Which thread to replace when the measured use has passed the budget by more than its margin (forecasts
- * grow WebAssembly memory for their sample matrices, and it is never given back): the thread holding
- * the most above its share of the budget, if it grew by more than a quarter of that share since its
- * models were in place (so a thread whose models alone take more than its share is not replaced again
- * and again). Replacing it (its models loaded again on a new thread, then the old one ended) returns
- * what its models no longer use. -1 when none should be.
+ * Which thread to replace, -1 for none. The rules above keep the measured use within the budget
+ * unless something grew past them: a forecast that needed more than its thread's reserve and the
+ * free memory (a long period at many samples: 366 days × 2000 samples ≈ 12 MB), or a model larger
+ * than its estimate. Only then, and only the thread whose memory its models explain least: what it
+ * holds beyond the estimates of its models must exceed both its garbage allowance and a quarter of
+ * its share of the budget. Replacing it loads its models again on a new thread, then ends it, and
+ * the memory nothing used goes with it; while its models move both threads hold them, so the move
+ * is worth it only when it returns more than it copies, hence the quarter share.
  */
 export function threadToRecycle(m: MeasuredThreads, budgetBytes: number): number {
-  if (m.threads.length === 0 || measuredModelBytes(m) <= budgetBytes + recycleMarginBytes(budgetBytes)) return -1;
+  if (m.threads.length === 0 || measuredModelBytes(m) <= budgetBytes) return -1;
   const share = budgetBytes / m.threads.length;
   let chosen = -1;
   let most = 0;
   m.threads.forEach((thread, index) => {
-    const held = threadBytes(thread.now);
-    const over = held - threadBytes(thread.start) - share;
-    if (over > most && held - threadBytes(thread.settled) > share / 4) {
-      most = over;
+    const unexplained = threadBytes(thread.now) - threadBytes(thread.start) - thread.modelEstimateBytes;
+    if (unexplained > Math.max(share / 4, thread.garbageAllowanceBytes, thread.modelEstimateBytes) && unexplained > most) {
+      most = unexplained;
       chosen = index;
     }
   });

@@ -14,6 +14,8 @@ export interface ModelHost {
   load(name: string, dir: string, allowanceBytes: number): Promise<LoadOutcome>;
   unload(name: string): Promise<void>;
   forecastJson(name: string, period: number): Promise<string>;
+  /** Sets the garbage its V8 heap may hold before it is collected; applies to every request after it. */
+  limitGarbage(allowanceBytes: number): Promise<void>;
   /** Resolves once no request to it is under way. */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -22,7 +24,8 @@ export interface ModelHost {
 export type HostRequest =
   | { id: number; op: 'load'; name: string; dir: string; allowanceBytes: number }
   | { id: number; op: 'unload'; name: string }
-  | { id: number; op: 'forecast'; name: string; period: number };
+  | { id: number; op: 'forecast'; name: string; period: number }
+  | { id: number; op: 'limit-garbage'; allowanceBytes: number };
 
 /** Errors lose their class and fields through postMessage, so they travel as plain data. */
 export interface SerializedError {
@@ -59,6 +62,8 @@ export async function handleHostRequest(shard: ModelShard, request: HostRequest)
       return shard.unload(request.name);
     case 'forecast':
       return shard.forecastJson(request.name, request.period);
+    case 'limit-garbage':
+      return shard.limitGarbage(request.allowanceBytes);
   }
 }
 
@@ -87,6 +92,10 @@ export class InProcessModelHost implements ModelHost {
 
   async forecastJson(name: string, period: number): Promise<string> {
     return this.shard.forecastJson(name, period);
+  }
+
+  async limitGarbage(allowanceBytes: number): Promise<void> {
+    this.shard.limitGarbage(allowanceBytes);
   }
 
   async drain(): Promise<void> {}
@@ -181,6 +190,10 @@ export class WorkerModelHost implements ModelHost {
 
   async forecastJson(name: string, period: number): Promise<string> {
     return (await this.#call({ op: 'forecast', name, period })) as string;
+  }
+
+  async limitGarbage(allowanceBytes: number): Promise<void> {
+    await this.#call({ op: 'limit-garbage', allowanceBytes });
   }
 
   async close(): Promise<void> {

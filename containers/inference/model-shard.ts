@@ -2,7 +2,9 @@ import initAugursProphet from '@bsull/augurs/prophet';
 import { readModelDirectory } from '../shared/model-artifact.js';
 import { initProphet, replayModel, type ForecastModel } from '../shared/prophet.js';
 import { InferenceError } from './errors.js';
-import { keepsLoad, measuredHeapBytes, type ThreadMemory } from './memory-budget.js';
+import { ForecastReserve } from './forecast-reserve.js';
+import { keepsLoad, type ThreadMemory } from './memory-budget.js';
+import { ThreadHeap } from './thread-heap.js';
 import { WasmHeadroom } from './wasm-headroom.js';
 
 /** What the registry keeps about a model once it is loaded. */
@@ -35,12 +37,20 @@ export class ModelShard {
   private constructor(
     private readonly options: ReplayOptions,
     private readonly headroom: WasmHeadroom,
+    private readonly forecastReserve: ForecastReserve,
+    private readonly heap: ThreadHeap,
   ) {}
 
   static async create(options: ReplayOptions): Promise<ModelShard> {
     await initProphet();
     // Once initialised, augurs' init hands back the module's exports (its memory and allocator).
-    return new ModelShard(options, new WasmHeadroom(await initAugursProphet()));
+    const wasm = await initAugursProphet();
+    return new ModelShard(options, new WasmHeadroom(wasm), new ForecastReserve(wasm), new ThreadHeap());
+  }
+
+  /** Garbage this thread's heap may hold before it is collected. */
+  limitGarbage(allowanceBytes: number): void {
+    this.heap.limitGarbage(allowanceBytes);
   }
 
   /** Loads a model unless replaying it grows the WebAssembly memory by more than `allowanceBytes`. */
@@ -75,7 +85,7 @@ export class ModelShard {
 
   /** What this thread holds now: its V8 heap and Prophet's WebAssembly memory. */
   memory(): ThreadMemory {
-    return { heapBytes: measuredHeapBytes(), wasmBytes: this.headroom.memoryBytes };
+    return { heapBytes: this.heap.measure(), wasmBytes: this.headroom.memoryBytes };
   }
 
   unload(name: string): boolean {
@@ -90,7 +100,7 @@ export class ModelShard {
   forecastJson(name: string, period: number): string {
     const model = this.#models.get(name);
     if (!model) throw new InferenceError('E_MODEL_NOT_LOADED', `Model [${name}] is not loaded.`);
-    return JSON.stringify(model.forecast(period));
+    return JSON.stringify(this.forecastReserve.around(() => model.forecast(period)));
   }
 
   close(): void {

@@ -4,13 +4,13 @@ import { MODEL_FILE_NAME } from '../shared/model-artifact.js';
 import { InferenceError } from './errors.js';
 import {
   estimateModelBytes,
-  growthAllowance,
-  mayReuseHeldMemory,
+  garbageAllowanceBytes,
+  loadAllowance,
   measuredModelBytes,
+  roomLeftBytes,
   threadBytes,
   threadToRecycle,
   type MeasuredThreads,
-  type ThreadMemory,
 } from './memory-budget.js';
 import type { ModelHost } from './model-host.js';
 import type { LoadOutcome } from './model-shard.js';
@@ -38,6 +38,9 @@ export interface MemoryFigures {
   budgetBytes: number;
   /** What the model threads hold above what they held at start: what load decisions read. */
   measuredBytes: number;
+  /** Its two parts: the threads' V8 heaps and their WebAssembly memory, above their start. */
+  heapBytes: number;
+  wasmBytes: number;
   /** The HTTP thread's heap above what it held at start, when the models live in worker threads (0 otherwise). */
   mainHeapBytes: number;
   threads: number;
@@ -56,9 +59,9 @@ export interface RegistryOptions {
 
 interface HostSlot {
   host: ModelHost;
-  /** What it held once its models were in place (at start, or once it took over a replaced thread's models). */
-  settled: ThreadMemory;
   models: number;
+  /** The estimates of the models it holds. */
+  modelEstimateBytes: number;
   /** Estimates of the models unloaded from it since it last grew: where a load most likely fits without growing. */
   freedBytes: number;
   loads: Set<Promise<unknown>>;
@@ -69,10 +72,10 @@ const MiB = 1024 * 1024;
 
 /**
  * The models this server holds, keyed by SageMaker's opaque `model_name`, and the memory rule for
- * loading them (see memory-budget.ts): a load may grow its thread's memory only within what the
- * budget has left after the measured use of every thread; one that fits in memory a thread already
- * holds loads under the budget, and past it only into room that unloads freed. A thread that holds
- * far more than its models use is replaced.
+ * loading them (see memory-budget.ts): a load runs only when its growth fits in what the budget has
+ * left after the measured use of every thread, their garbage allowances and the loads under way, or
+ * with no growth allowed into room that unloads freed. A thread whose memory its models do not
+ * explain, once the measured use passed the budget, is replaced.
  */
 export class ModelRegistry {
   readonly #entries = new Map<string, ModelEntry>();
@@ -89,6 +92,8 @@ export class ModelRegistry {
   #freedBytes = 0;
   #recycling: Promise<void> | undefined;
   #recycled = 0;
+  /** Garbage each thread's heap may hold before it collects it; the budget reserves it for every thread. */
+  readonly #garbageAllowanceBytes: number;
 
   constructor(
     hosts: readonly ModelHost[],
@@ -98,6 +103,9 @@ export class ModelRegistry {
     if (!(options.budgetBytes >= 0)) throw new RangeError(`memory budget must be a number of bytes >= 0; received ${options.budgetBytes}`);
     this.#slots = hosts.map((host) => newSlot(host));
     this.#mainStart = options.mainHeapBytes?.() ?? 0;
+    this.#garbageAllowanceBytes = garbageAllowanceBytes(options.budgetBytes, hosts.length);
+    // A thread takes requests in order, so the allowance applies before any load; a thread that dies reports it through its host.
+    for (const host of hosts) host.limitGarbage(this.#garbageAllowanceBytes).catch(() => undefined);
   }
 
   get size(): number {
@@ -112,6 +120,8 @@ export class ModelRegistry {
     return {
       budgetBytes: this.options.budgetBytes,
       measuredBytes: measuredModelBytes(this.#measured()),
+      heapBytes: this.#slots.reduce((sum, slot) => sum + slot.host.memory.heapBytes - slot.host.startMemory.heapBytes, 0),
+      wasmBytes: this.#slots.reduce((sum, slot) => sum + slot.host.memory.wasmBytes - slot.host.startMemory.wasmBytes, 0),
       mainHeapBytes: this.options.mainHeapBytes ? Math.max(0, this.options.mainHeapBytes() - this.#mainStart) : 0,
       threads: this.#slots.length,
       recycled: this.#recycled,
@@ -127,14 +137,20 @@ export class ModelRegistry {
     try {
       const estimatedBytes = estimateModelBytes(await modelJsonSize(modelName, modelUrl));
       const slot = this.#placement();
-      const measuredBytes = measuredModelBytes(this.#measured());
-      const allowanceBytes = growthAllowance({
-        budgetBytes: this.options.budgetBytes,
-        measuredBytes,
-        allowedToOthersBytes: this.#allowedToLoads,
+      const allowanceBytes = loadAllowance({
+        roomLeftBytes: this.#roomLeft(0),
         estimateBytes: estimatedBytes,
         threads: this.#slots.length,
+        freedBytes: this.#freedBytes,
+        loadsUnderWay: slot.loads.size,
       });
+      if (allowanceBytes === undefined) {
+        this.#maybeRecycle();
+        throw this.#insufficientMemory(modelName, `needs room for its estimate of ${toMiB(estimatedBytes)} MiB and two pages, where unloads freed none and the budget has ${toMiB(Math.max(0, this.#roomLeft(0)))} MiB left`);
+      }
+      // Loading into room unloads freed claims it, so that concurrent loads do not count on the same room.
+      const claimedBytes = allowanceBytes === 0 ? estimatedBytes : 0;
+      this.#freedBytes -= claimedBytes;
       this.#allowedToLoads += allowanceBytes;
       slot.models++;
       const loading = slot.host.load(modelName, modelUrl, allowanceBytes);
@@ -144,30 +160,27 @@ export class ModelRegistry {
         outcome = await loading;
       } catch (error) {
         slot.models--;
+        this.#freedBytes += claimedBytes;
         throw error;
       } finally {
         slot.loads.delete(loading);
         this.#allowedToLoads -= allowanceBytes;
       }
-      const after = measuredModelBytes(this.#measured());
-      const reusable = mayReuseHeldMemory({ measuredBytes: after, budgetBytes: this.options.budgetBytes, freedBytes: this.#freedBytes, estimateBytes: estimatedBytes });
-      if (!outcome.loaded || (outcome.grownBytes === 0 && !reusable)) {
-        if (outcome.loaded) await slot.host.unload(modelName);
+      if (!outcome.loaded) {
+        // Undone: the room it claimed is still free (and what it grew is free memory of its thread now).
         slot.models--;
+        this.#freedBytes += claimedBytes;
         this.#maybeRecycle();
-        const why = outcome.loaded
-          ? `fits only in memory its thread holds past the ${toMiB(this.options.budgetBytes)} MiB model memory budget, not in room an unload freed`
-          : `grew its thread's memory by ${toMiB(outcome.grownBytes)} MiB, more than the ${toMiB(allowanceBytes)} MiB left of the ${toMiB(this.options.budgetBytes)} MiB model memory budget`;
-        throw new InferenceError(
-          'E_INSUFFICIENT_MEMORY',
-          `Loading model [${modelName}] ${why}: ${this.#entries.size} loaded models take ${toMiB(after)} MiB ` +
-            `(V8 heap and WebAssembly memory of ${this.#slots.length} model thread${this.#slots.length === 1 ? '' : 's'}, measured); unload some first.`,
+        throw this.#insufficientMemory(
+          modelName,
+          `grew its thread's memory by ${toMiB(outcome.grownBytes)} MiB, more than the ${toMiB(allowanceBytes)} MiB it was allowed (${allowanceBytes === 0 ? 'room unloads freed, no growth' : 'its share of what the budget had left'})`,
         );
       }
+      slot.modelEstimateBytes += estimatedBytes;
       if (outcome.grownBytes > 0) slot.freedBytes = 0;
       else {
         slot.freedBytes = Math.max(0, slot.freedBytes - estimatedBytes);
-        this.#freedBytes = Math.max(0, this.#freedBytes - estimatedBytes);
+        if (claimedBytes === 0) this.#freedBytes = Math.max(0, this.#freedBytes - estimatedBytes);
       }
       const entry: ModelEntry = {
         modelName,
@@ -203,6 +216,7 @@ export class ModelRegistry {
     const slot = this.#slots.find((candidate) => candidate.host === host);
     if (slot) {
       slot.models--;
+      slot.modelEstimateBytes -= entry.estimatedBytes;
       slot.freedBytes += entry.estimatedBytes;
     }
     this.#maybeRecycle();
@@ -243,7 +257,33 @@ export class ModelRegistry {
   }
 
   #measured(): MeasuredThreads {
-    return { threads: this.#slots.map((slot) => ({ now: slot.host.memory, start: slot.host.startMemory, settled: slot.settled })) };
+    return {
+      threads: this.#slots.map((slot) => ({
+        now: slot.host.memory,
+        start: slot.host.startMemory,
+        modelEstimateBytes: slot.modelEstimateBytes,
+        garbageAllowanceBytes: this.#garbageAllowanceBytes,
+      })),
+    };
+  }
+
+  /** What the budget has left for loads, counting `exceptBytes` less of the measured use (a thread being replaced). */
+  #roomLeft(exceptBytes: number): number {
+    return roomLeftBytes({
+      budgetBytes: this.options.budgetBytes,
+      measuredBytes: measuredModelBytes(this.#measured()) - exceptBytes,
+      garbageReserveBytes: this.#garbageAllowanceBytes * this.#slots.length,
+      allowedToOthersBytes: this.#allowedToLoads,
+    });
+  }
+
+  #insufficientMemory(modelName: string, why: string): InferenceError {
+    const threads = this.#slots.length;
+    return new InferenceError(
+      'E_INSUFFICIENT_MEMORY',
+      `Loading model [${modelName}] ${why}: ${this.#entries.size} loaded models take ${toMiB(measuredModelBytes(this.#measured()))} MiB of the ` +
+        `${toMiB(this.options.budgetBytes)} MiB model memory budget (V8 heap and WebAssembly memory of ${threads} model thread${threads === 1 ? '' : 's'}, measured); unload some first.`,
+    );
   }
 
   #maybeRecycle(): void {
@@ -267,6 +307,7 @@ export class ModelRegistry {
    */
   async #recycle(old: HostSlot, startHost: () => Promise<ModelHost>): Promise<void> {
     const fresh = newSlot(await startHost());
+    await fresh.host.limitGarbage(this.#garbageAllowanceBytes);
     // Only once the new thread is up: until then the old one still takes loads (with one thread, nothing else could).
     old.draining = true;
     this.#slots.push(fresh);
@@ -277,19 +318,21 @@ export class ModelRegistry {
       if (entry.host !== old.host) continue;
       // The model's memory is already counted in the old thread's, which goes: the move is allowed what a load would be
       // without it, and if it needs more it takes it rather than leave the model behind.
-      const allowanceBytes = growthAllowance({
-        budgetBytes: this.options.budgetBytes,
-        measuredBytes: measuredModelBytes(this.#measured()) - heldBytes,
-        allowedToOthersBytes: this.#allowedToLoads,
-        estimateBytes: entry.estimatedBytes,
-        threads: this.#slots.length - 1,
-      });
+      const allowanceBytes = loadAllowance({
+          roomLeftBytes: this.#roomLeft(heldBytes),
+          estimateBytes: entry.estimatedBytes,
+          threads: this.#slots.length - 1,
+          freedBytes: 0,
+          loadsUnderWay: fresh.loads.size,
+        }) ?? 0;
       let outcome = await fresh.host.load(entry.modelName, entry.modelUrl, allowanceBytes);
       if (!outcome.loaded) outcome = await fresh.host.load(entry.modelName, entry.modelUrl, Number.MAX_SAFE_INTEGER);
       if (this.#entries.get(entry.modelName) === entry && entry.host === old.host) {
         entry.host = fresh.host;
         fresh.models++;
+        fresh.modelEstimateBytes += entry.estimatedBytes;
         old.models--;
+        old.modelEstimateBytes -= entry.estimatedBytes;
         moved++;
       } else if (outcome.loaded) {
         // Unloaded while it moved: drop the copy, unless the model is being or was loaded again onto the new thread,
@@ -301,7 +344,6 @@ export class ModelRegistry {
     this.#slots.splice(this.#slots.indexOf(old), 1);
     await old.host.drain();
     await old.host.close();
-    fresh.settled = fresh.host.memory;
     this.#recycled++;
     this.options.log?.('thread-recycled', {
       models: moved,
@@ -318,7 +360,7 @@ export class ModelRegistry {
 }
 
 function newSlot(host: ModelHost): HostSlot {
-  return { host, settled: host.startMemory, models: 0, freedBytes: 0, loads: new Set(), draining: false };
+  return { host, models: 0, modelEstimateBytes: 0, freedBytes: 0, loads: new Set(), draining: false };
 }
 
 async function modelJsonSize(modelName: string, modelUrl: string): Promise<number> {

@@ -5,12 +5,14 @@ import test from 'ava';
 import { parseInferenceConfig } from '../../containers/inference/config.js';
 import {
   containerMemoryLimit,
-  growthAllowance,
-  recycleMarginBytes,
+  garbageAllowanceBytes,
   headroomBytes,
   keepsLoad,
-  mayReuseHeldMemory,
+  loadAllowance,
   measuredModelBytes,
+  mustCollectGarbage,
+  nextForecastReserveBytes,
+  roomLeftBytes,
   threadToRecycle,
   WASM_PAGE_BYTES,
   type MeasuredThreads,
@@ -65,10 +67,11 @@ test('headroom is a tenth of the container memory, at least 256 MiB', (t) => {
   t.is(headroomBytes(16 * 1024 * MiB), Math.round(1.6 * 1024 * MiB));
 });
 
-const thread = (startMiB: number, nowMiB: number, settledMiB = startMiB) => ({
+const thread = (startMiB: number, nowMiB: number, modelEstimateMiB = 0) => ({
   start: { heapBytes: 0, wasmBytes: startMiB * MiB },
   now: { heapBytes: MiB / 2, wasmBytes: nowMiB * MiB - MiB / 2 },
-  settled: { heapBytes: 0, wasmBytes: settledMiB * MiB },
+  modelEstimateBytes: modelEstimateMiB * MiB,
+  garbageAllowanceBytes: MiB / 2,
 });
 
 test('measured model memory is what every model thread holds above its start', (t) => {
@@ -76,30 +79,48 @@ test('measured model memory is what every model thread holds above its start', (
   t.is(measuredModelBytes(measured), 4 * MiB);
 });
 
-test('a load may grow memory only within what the budget has left, and always loads into memory already held', (t) => {
+test("the room left for loads is the budget less the measured use, every thread's garbage allowance and the loads under way", (t) => {
+  t.is(roomLeftBytes({ budgetBytes: 16 * MiB, measuredBytes: 10 * MiB, garbageReserveBytes: 2 * MiB, allowedToOthersBytes: MiB }), 3 * MiB);
+  t.is(roomLeftBytes({ budgetBytes: 16 * MiB, measuredBytes: 15 * MiB, garbageReserveBytes: 2 * MiB, allowedToOthersBytes: 0 }), -MiB);
+});
+
+test('a load runs only where its growth cannot pass the budget: room for its estimate and a page, or room unloads freed', (t) => {
   const estimateBytes = 120 * 1024;
-  // Plenty left: room for free space ahead, a share of what is left.
-  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 20 * MiB, allowedToOthersBytes: 0, estimateBytes, threads: 2 }), 20 * MiB);
-  // Little left: the estimate and a page.
-  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 99.5 * MiB, allowedToOthersBytes: 0, estimateBytes, threads: 2 }), estimateBytes + WASM_PAGE_BYTES);
-  // Other loads under way took what was left; the measured use past the budget leaves nothing.
-  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 100 * MiB - 100 * 1024, allowedToOthersBytes: 50 * 1024, estimateBytes, threads: 2 }), 50 * 1024);
-  t.is(growthAllowance({ budgetBytes: 100 * MiB, measuredBytes: 120 * MiB, allowedToOthersBytes: 0, estimateBytes, threads: 2 }), 0);
-  t.true(keepsLoad(0, 0), 'a model that fits in memory the thread holds loads even with nothing left');
+  const needs = estimateBytes + 2 * WASM_PAGE_BYTES;
+  const base = { estimateBytes, threads: 2, freedBytes: 0, loadsUnderWay: 0 };
+  // Plenty left and nothing else loading in its thread: room for free space ahead, a share of what is left.
+  t.is(loadAllowance({ ...base, roomLeftBytes: 80 * MiB }), 20 * MiB);
+  // Loads queued behind another in the same thread get their estimate and two pages, so a burst does not halve the room away.
+  t.is(loadAllowance({ ...base, roomLeftBytes: 80 * MiB, loadsUnderWay: 3 }), needs);
+  // Little left: the estimate and two pages.
+  t.is(loadAllowance({ ...base, roomLeftBytes: needs + 1 }), needs);
+  // Less than that: no growth at all, and only into room unloads freed; else refused before it runs.
+  t.is(loadAllowance({ ...base, roomLeftBytes: needs - 1 }), undefined);
+  t.is(loadAllowance({ ...base, roomLeftBytes: -MiB, freedBytes: estimateBytes }), 0);
+  t.is(loadAllowance({ ...base, roomLeftBytes: -MiB, freedBytes: estimateBytes - 1 }), undefined);
+  t.true(keepsLoad(0, 0), 'a model that fits in memory the thread holds loads even with no growth allowed');
   t.false(keepsLoad(WASM_PAGE_BYTES, WASM_PAGE_BYTES - 1));
 });
 
-test('past the budget, a load reuses memory its thread holds only where unloads freed room for it', (t) => {
-  const estimateBytes = 120 * 1024;
-  t.true(mayReuseHeldMemory({ measuredBytes: 3 * MiB, budgetBytes: 4 * MiB, freedBytes: 0, estimateBytes }), 'under the budget');
-  t.false(mayReuseHeldMemory({ measuredBytes: 5 * MiB, budgetBytes: 4 * MiB, freedBytes: 0, estimateBytes }), 'past it, in what a refused load grew');
-  t.true(mayReuseHeldMemory({ measuredBytes: 5 * MiB, budgetBytes: 4 * MiB, freedBytes: estimateBytes, estimateBytes }), 'past it, in what an unload freed');
+test('a heap is collected before it is measured once it grew past its garbage allowance since its last collection', (t) => {
+  t.is(garbageAllowanceBytes(16 * MiB, 1), MiB);
+  t.is(garbageAllowanceBytes(16 * MiB, 2), MiB / 2);
+  t.is(garbageAllowanceBytes(MiB, 2), 256 * 1024, 'at least 256 KiB');
+  t.false(mustCollectGarbage(10 * MiB, 9 * MiB, MiB));
+  t.true(mustCollectGarbage(10 * MiB + 1, 9 * MiB, MiB));
 });
 
-test('a thread is replaced only when the measured use passed the budget by its margin and it grew past its share since it settled', (t) => {
+test('the forecast reserve grows by what a forecast still had to grow, and never shrinks', (t) => {
+  t.is(nextForecastReserveBytes(0, 0), 0);
+  t.is(nextForecastReserveBytes(0, 3 * WASM_PAGE_BYTES), 3 * WASM_PAGE_BYTES);
+  t.is(nextForecastReserveBytes(3 * WASM_PAGE_BYTES, 0), 3 * WASM_PAGE_BYTES);
+  t.is(nextForecastReserveBytes(3 * WASM_PAGE_BYTES, WASM_PAGE_BYTES), 4 * WASM_PAGE_BYTES);
+});
+
+test('a thread is replaced only once the measured use passed the budget, and only one whose memory its models do not explain', (t) => {
   const budget = 16 * MiB;
-  t.is(recycleMarginBytes(budget), 6 * MiB);
-  t.is(threadToRecycle({ threads: [thread(2, 10), thread(2, 10)]}, budget), -1, 'at the budget: nothing to give back');
-  t.is(threadToRecycle({ threads: [thread(2, 9), thread(2, 21)]}, budget), 1, 'the thread holding the most past its share');
-  t.is(threadToRecycle({ threads: [thread(2, 9), thread(2, 21, 20)]}, budget), -1, 'its models alone took that memory when it settled');
+  t.is(threadToRecycle({ threads: [thread(2, 10, 1), thread(2, 10, 1)] }, budget), -1, 'within the budget: nothing to give back');
+  t.is(threadToRecycle({ threads: [thread(2, 9, 6), thread(2, 21, 6)] }, budget), 1, 'the thread holding the most its models do not explain');
+  t.is(threadToRecycle({ threads: [thread(2, 9, 7), thread(2, 21, 18)] }, budget), -1, 'its models explain what it holds');
+  t.is(threadToRecycle({ threads: [thread(2, 12, 1), thread(2, 12, 8)] }, budget), 0, 'past the budget, the thread with memory nothing explains');
 });
