@@ -157,10 +157,10 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
   return app;
 }
 
-/** The measured model memory beside the budget, on every load and unload log line. */
-function memoryFields(registry: ModelRegistry): { modelMemoryBytes: number; mainHeapBytes: number; budgetBytes: number } {
-  const { measuredBytes, mainHeapBytes, budgetBytes } = registry.memory();
-  return { modelMemoryBytes: measuredBytes, mainHeapBytes, budgetBytes };
+/** The measured model memory (and its heap and WebAssembly parts) beside the budget, on every load and unload log line. */
+function memoryFields(registry: ModelRegistry): { modelMemoryBytes: number; heapBytes: number; wasmBytes: number; mainHeapBytes: number; budgetBytes: number } {
+  const { measuredBytes, heapBytes, wasmBytes, mainHeapBytes, budgetBytes } = registry.memory();
+  return { modelMemoryBytes: measuredBytes, heapBytes, wasmBytes, mainHeapBytes, budgetBytes };
 }
 
 function toErrorBody(error: FastifyError): ErrorBody {

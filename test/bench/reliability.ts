@@ -53,7 +53,8 @@ function describe(f: LoadFigures): string {
   return (
     `${f.served} served, ${f.failed} failed, ${f.notReadyRetries} ModelNotReady retries, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, ` +
     `${f.refusals} × 507, ${f.unloads} unloads, ${f.recycles} threads replaced, peak measured ${(f.peakModelBytes / MiB).toFixed(1)} MiB ` +
-    `(${(f.peakMeasuredBytes / MiB).toFixed(1)} with the HTTP thread), RSS ${(f.peakRssBytes / MiB).toFixed(0)} MiB`
+    `(heap ${(f.peakParts.heapBytes / MiB).toFixed(1)}, WebAssembly ${(f.peakParts.wasmBytes / MiB).toFixed(1)}; ` +
+    `${(f.peakMeasuredBytes / MiB).toFixed(1)} with the HTTP thread), RSS ${(f.peakRssBytes / MiB).toFixed(0)} MiB`
   );
 }
 

@@ -29,6 +29,8 @@ export class ContainerWatch {
   /** Highest measured model memory (the model threads, what the budget rules), and with the HTTP thread's heap, seen on a load or unload line. */
   peakModelBytes = 0;
   peakMeasuredBytes = 0;
+  /** The model threads' heap and WebAssembly parts of the highest measured model memory. */
+  peakParts = { heapBytes: 0, wasmBytes: 0 };
   /** Models unloaded (the endpoint's evictions), loads refused with 507, threads replaced. */
   unloads = 0;
   refusals = 0;
@@ -37,6 +39,7 @@ export class ContainerWatch {
 
   reset(): void {
     this.peakModelBytes = 0;
+    this.peakParts = { heapBytes: 0, wasmBytes: 0 };
     this.peakMeasuredBytes = 0;
     this.unloads = 0;
     this.refusals = 0;
@@ -48,13 +51,14 @@ export class ContainerWatch {
     if (this.lines.length > 200) this.lines.shift();
     const json = line.indexOf('{"time"');
     if (json < 0) return;
-    let event: { event?: string; code?: string; modelMemoryBytes?: number; mainHeapBytes?: number };
+    let event: { event?: string; code?: string; modelMemoryBytes?: number; heapBytes?: number; wasmBytes?: number; mainHeapBytes?: number };
     try {
       event = JSON.parse(line.slice(json)) as typeof event;
     } catch {
       return;
     }
     if (typeof event.modelMemoryBytes === 'number') {
+      if (event.modelMemoryBytes > this.peakModelBytes) this.peakParts = { heapBytes: event.heapBytes ?? 0, wasmBytes: event.wasmBytes ?? 0 };
       this.peakModelBytes = Math.max(this.peakModelBytes, event.modelMemoryBytes);
       this.peakMeasuredBytes = Math.max(this.peakMeasuredBytes, event.modelMemoryBytes + (event.mainHeapBytes ?? 0));
     }
@@ -142,6 +146,8 @@ export interface LoadFigures {
   p99: number;
   /** Measured by the server at its highest: the model threads above their start (what the budget rules)... */
   peakModelBytes: number;
+  /** Its heap and WebAssembly parts. */
+  peakParts: { heapBytes: number; wasmBytes: number };
   /** ...and with the HTTP thread's heap above its start. */
   peakMeasuredBytes: number;
   /** The container process's resident memory at its highest (sampled every 250 ms), for comparison. */
@@ -210,6 +216,7 @@ export async function driveLoad(fleet: Fleet, o: { seconds: number; concurrency:
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     peakModelBytes: fleet.watch.peakModelBytes,
+    peakParts: fleet.watch.peakParts,
     peakMeasuredBytes: fleet.watch.peakMeasuredBytes,
     peakRssBytes: peakRss,
     unloads: fleet.watch.unloads,
