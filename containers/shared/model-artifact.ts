@@ -541,21 +541,38 @@ export async function readModelArchiveBytes(bytes: Uint8Array, name: string): Pr
 /**
  * Unpacks a model archive into `dir` (created if needed) after checking every entry, as an
  * MME host does into `/opt/ml/models/<name>/model`. Nothing is written if any entry is unsafe.
+ * Returns the unpacked size: the bytes of the files written.
  */
-export async function extractModelArchive(file: string, dir: string): Promise<void> {
-  const entries = await readArchiveEntries(file);
-  modelJsonEntry(file, entries);
+export async function extractModelArchive(file: string, dir: string): Promise<number> {
+  return writeArchiveEntries(await readArchiveEntries(file), file, dir);
+}
+
+/** {@link extractModelArchive} of an archive held in memory (e.g. an S3 object's body); `name` says where it came from in errors. */
+export async function extractModelArchiveBytes(bytes: Uint8Array, name: string, dir: string): Promise<number> {
+  checkArchiveSize(name, bytes.byteLength);
+  return writeArchiveEntries(await archiveEntries(bytes, name), name, dir);
+}
+
+async function writeArchiveEntries(entries: readonly ArchiveEntry[], name: string, dir: string): Promise<number> {
+  modelJsonEntry(name, entries);
   const root = path.resolve(dir);
   await mkdir(root, { recursive: true });
+  // By path: a later entry of the same path replaces the earlier one, as on disk.
+  const sizes = new Map<string, number>();
   for (const entry of entries) {
     const target = path.join(root, ...entry.path.split('/'));
     if (entry.type === 'Directory') {
       await mkdir(target, { recursive: true });
-    } else {
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, entry.data, { mode: 0o644 });
+      continue;
     }
+    const parent = path.dirname(target);
+    if (parent !== root) await mkdir(parent, { recursive: true });
+    await writeFile(target, entry.data, { mode: 0o644 });
+    sizes.set(entry.path, entry.data.length);
   }
+  let bytes = 0;
+  for (const size of sizes.values()) bytes += size;
+  return bytes;
 }
 
 /**

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -10,6 +10,7 @@ import {
   MODEL_FORMAT_VERSION,
   ModelArtifactError,
   extractModelArchive,
+  extractModelArchiveBytes,
   parseModelDocument,
   readModelArchive,
   readModelDirectory,
@@ -178,6 +179,35 @@ test('extract then read the folder, as a multi-model endpoint host does', async 
   await writeModelArchive(path.join(dir, 'm.tar.gz'), first());
   await extractModelArchive(path.join(dir, 'm.tar.gz'), path.join(dir, 'models', 'abc', 'model'));
   t.deepEqual(await readModelDirectory(path.join(dir, 'models', 'abc', 'model')), first());
+});
+
+test('extracting from the archive bytes writes what extracting the file does and returns the unpacked size', async (t) => {
+  const dir = await tempDir(t);
+  const json = modelJson();
+  const file = path.join(dir, 'm.tar.gz');
+  // A nested file, and a path given twice (the later entry is what ends up on disk).
+  await craftArchive(file, [
+    { header: { path: 'model.json', type: 'File', size: json.length, mode: 0o644 }, data: json },
+    { header: { path: 'extra/notes.txt', type: 'File', size: 3, mode: 0o644 }, data: Buffer.from('old') },
+    { header: { path: 'extra/notes.txt', type: 'File', size: 5, mode: 0o644 }, data: Buffer.from('newer') },
+  ]);
+  const target = path.join(dir, 'from-bytes');
+  const size = await extractModelArchiveBytes(await readFile(file), 'm.tar.gz', target);
+  t.is(size, json.length + 5);
+  t.is(await extractModelArchive(file, path.join(dir, 'from-file')), size);
+  t.is((await stat(path.join(target, 'model.json'))).size + (await stat(path.join(target, 'extra', 'notes.txt'))).size, size);
+  t.is(await readFile(path.join(target, 'extra', 'notes.txt'), 'utf8'), 'newer');
+  t.deepEqual(await readModelDirectory(target), await readModelDirectory(path.join(dir, 'from-file')));
+
+  const unsafe = path.join(dir, 'unsafe.tar.gz');
+  await craftArchive(unsafe, [
+    { header: { path: 'model.json', type: 'File', size: json.length, mode: 0o644 }, data: json },
+    { header: { path: '../escape.txt', type: 'File', size: 1, mode: 0o644 }, data: Buffer.from('x') },
+  ]);
+  const error = await t.throwsAsync(extractModelArchiveBytes(await readFile(unsafe), 'unsafe.tar.gz', path.join(dir, 'out-unsafe')), { instanceOf: ModelArtifactError });
+  t.is(error?.code, 'E_ARCHIVE_UNSAFE');
+  t.regex(error?.message ?? '', /^unsafe\.tar\.gz: entry "\.\.\/escape\.txt" points outside the target folder/);
+  await t.throwsAsync(readdir(path.join(dir, 'out-unsafe')), { code: 'ENOENT' });
 });
 
 test('wrong format id or version is refused with E_MODEL_FORMAT', (t) => {

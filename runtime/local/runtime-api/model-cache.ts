@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { extractModelArchive } from '../../../containers/shared/model-artifact.js';
+import { extractModelArchiveBytes } from '../../../containers/shared/model-artifact.js';
 import { isNotFound, type InternalS3 } from '../s3/internal-client.js';
 import { listFiles } from '../sagemaker/job-support.js';
 import type { S3Location } from '../sagemaker/validation.js';
@@ -105,42 +105,44 @@ export class ModelCache {
     return model;
   }
 
-  /** Downloads and unpacks the artifact unless an earlier load left it on disk; returns its unpacked size. */
+  /**
+   * Downloads and unpacks the artifact unless an earlier load left it on disk; returns its unpacked
+   * size. The archive is unpacked straight from the downloaded bytes into a scratch folder, which is
+   * then renamed into place, so a load never reads a half-written model.
+   */
   async #stage(targetModel: string, dir: string): Promise<number> {
     const existing = await folderSize(dir).catch(() => undefined);
     if (existing !== undefined) return existing;
     const base = this.o.modelData.key;
     const key = base === '' || base.endsWith('/') ? `${base}${targetModel}` : `${base}/${targetModel}`;
-    const scratch = path.join(this.o.modelsDir, `.staging-${randomBytes(6).toString('hex')}`);
-    const archive = path.join(scratch, 'model.tar.gz');
+    let bytes: Uint8Array;
     try {
-      let bytes: Uint8Array;
-      try {
-        bytes = await this.o.s3.getBytes(this.o.modelData.bucket, key);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        throw new RuntimeError(
-          'ValidationError',
-          `Failed to download model data(bucket: ${this.o.modelData.bucket}, key: ${key}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.`,
-        );
-      }
-      await fs.mkdir(scratch, { recursive: true });
-      await fs.writeFile(archive, bytes);
-      try {
-        await extractModelArchive(archive, path.join(scratch, 'model'));
-      } catch (error) {
-        throw new RuntimeError('ValidationError', `Failed to extract model data from s3://${this.o.modelData.bucket}/${key}: ${(error as Error).message}`);
-      }
-      await fs.mkdir(path.dirname(dir), { recursive: true });
-      await fs.rename(path.join(scratch, 'model'), dir).catch(async (error: NodeJS.ErrnoException) => {
-        // Another load of the same model (after an unload) staged it first; theirs is identical.
-        if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-      });
-      return await folderSize(dir);
-    } finally {
-      // Off the request's path: nothing waits for the scratch folder to go.
-      void fs.rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+      bytes = await this.o.s3.getBytes(this.o.modelData.bucket, key);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw new RuntimeError(
+        'ValidationError',
+        `Failed to download model data(bucket: ${this.o.modelData.bucket}, key: ${key}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.`,
+      );
     }
+    const scratch = path.join(this.o.modelsDir, `.staging-${randomBytes(6).toString('hex')}`);
+    const discardScratch = () => fs.rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    let size: number;
+    try {
+      size = await extractModelArchiveBytes(bytes, path.posix.basename(key), scratch);
+    } catch (error) {
+      await discardScratch();
+      throw new RuntimeError('ValidationError', `Failed to extract model data from s3://${this.o.modelData.bucket}/${key}: ${(error as Error).message}`);
+    }
+    try {
+      await fs.mkdir(path.dirname(dir), { recursive: true });
+      await fs.rename(scratch, dir);
+    } catch (error) {
+      await discardScratch();
+      // Another load of the same model (after an unload) staged it first; theirs is identical.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    return size;
   }
 
   async #makeRoom(sizeBytes: number, keep: string): Promise<void> {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateEndpointConfigCommand, DeleteEndpointCommand, DescribeEndpointCommand, UpdateEndpointCommand } from '@aws-sdk/client-sagemaker';
@@ -79,8 +80,20 @@ test('provisioning is idempotent; the MME endpoint answers every model through t
   t.regex(noTarget?.message ?? '', /TargetModel/);
   const oversized = await t.throwsAsync(invoke(local, 'run-a/0.tar.gz', ' '.repeat(6 * 1024 * 1024 + 1)), { instanceOf: ValidationError });
   t.regex(oversized?.message ?? '', /less than or equal to 6291456/);
+  await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'models/run-a/corrupt.tar.gz', Body: new TextEncoder().encode('not an archive') }));
+  const corrupt = await t.throwsAsync(invoke(local, 'run-a/corrupt.tar.gz'), { instanceOf: ValidationError });
+  t.regex(corrupt?.message ?? '', /^Failed to extract model data from s3:\/\/forecast-local\/models\/run-a\/corrupt\.tar\.gz: corrupt\.tar\.gz: not a gzip-compressed tar archive/);
   // Errors leave the model serving.
   t.is(parse(await invoke(local, 'run-a/0.tar.gz')).forecast.length, 7);
+  // As on an MME's volume: each model unpacked at models/<model name>/model, no scratch folder left behind.
+  const configDir = path.join(local.dataDir, 'endpoints', ENDPOINT);
+  const modelsDir = path.join(configDir, (await readdir(configDir))[0] ?? '', 'models');
+  const names = await readdir(modelsDir);
+  t.is(names.length, models.archives.size);
+  for (const name of names) {
+    t.regex(name, /^[0-9a-f]{32}$/);
+    t.deepEqual(await readdir(path.join(modelsDir, name, 'model')), ['model.json']);
+  }
 });
 
 test('under a small model budget, least recently used models are unloaded and every answer stays right', async (t) => {
