@@ -6,7 +6,7 @@
  * Starts local mode on DIR (a folder with published models is served at once; an empty one is
  * trained first), warms every model once, then times the CLI's batch path at `--concurrency` and,
  * as baseline on the same models, one request at a time (concurrency 1): customers per second.
- * `--quick`: 50 customers.
+ * `--quick`: 30 customers.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,7 +29,7 @@ const concurrency = String(values.concurrency);
 const run = await startLocalMode({
   port: 0,
   dataDir,
-  customers: flags.quick ? 50 : Number(values.customers),
+  customers: flags.quick ? 30 : Number(values.customers),
   instances: 2,
   bucket: LOCAL_DEFAULTS.bucket,
   endpointName: LOCAL_DEFAULTS.endpointName,

@@ -16,7 +16,7 @@
  *    `--retention-days` retention: objects and bytes removed, objects kept and why, and its wall
  *    time beside the same cleanup's `--dry-run` (list, read manifests, decide) on the same state.
  *
- * `--quick`: 100 customers, 1 changed, 3 nights, a 1-day retention.
+ * `--quick`: 30 customers, 1 changed, 2 nights, a 1-day retention.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -44,9 +44,9 @@ const { flags, values } = benchOptions({
   nights: { type: 'string' },
   'retention-days': { type: 'string' },
 });
-const CUSTOMERS = Number(values.customers ?? (flags.quick ? 100 : 1000));
+const CUSTOMERS = Number(values.customers ?? (flags.quick ? 30 : 1000));
 const CHANGED = Number(values.changed ?? Math.max(1, Math.round(CUSTOMERS / 100)));
-const NIGHTS = Number(values.nights ?? (flags.quick ? 3 : 10));
+const NIGHTS = Number(values.nights ?? (flags.quick ? 2 : 10));
 const RETENTION_DAYS = Number(values['retention-days'] ?? (flags.quick ? 1 : 3));
 /** Corrected values (earlier days, other customers) in each of the cleanup scenario's drops. */
 const CORRECTIONS_PER_NIGHT = 3;

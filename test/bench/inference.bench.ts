@@ -4,9 +4,10 @@
  *   npx tsx test/bench/inference.bench.ts [--quick] [--reps 3] [--models 1000] [--customers = models] [--seconds 5]
  *     [--concurrency 16] [--configs 1:model,2:model,0:model,1:1000] [--server dist|source]
  *
- * `--server dist` (the default) first compiles the server with tsc into dist/, the layout the image
- * runs (`node dist/containers/cli.js serve`); `source` runs containers/cli.ts through tsx, whose
- * loader costs ≈ 30 MB of RSS per thread.
+ * `--server dist` (the default) runs the server compiled as the image runs it
+ * (`node dist/containers/cli.js serve`, compiled-containers.ts); `source` runs containers/cli.ts
+ * through tsx, whose loader costs ≈ 30 MB of RSS per thread.
+ * `--quick`: 100 models, 1 s per phase, 2 workers with the model's samples only.
  *
  * Each config is `<workers>:<uncertainty samples or "model">`. For each: start the server, load
  * `--models` models one at a time (load latency), read the server's RSS, then measure /ping
@@ -14,7 +15,7 @@
  * Models come from the training container's per-customer training; `--customers` distinct models
  * are each loaded under several names (every name is replayed separately, as SageMaker would).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { readModelDirectory } from '../../containers/shared/model-artifact.js';
 import { initProphet, replayModel } from '../../containers/shared/prophet.js';
 import { removeModels, trainModels } from '../containers/inference-fixtures.js';
+import { compiledContainers } from './compiled-containers.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
@@ -35,7 +37,7 @@ const { flags, values: given } = benchOptions({
 });
 const values = {
   models: String(given.models ?? (flags.quick ? 100 : 1000)),
-  seconds: String(given.seconds ?? (flags.quick ? 2 : 5)),
+  seconds: String(given.seconds ?? (flags.quick ? 1 : 5)),
   concurrency: String(given.concurrency),
   configs: String(given.configs ?? (flags.quick ? '2:model' : '1:model,2:model,0:model,1:1000')),
   server: String(given.server),
@@ -48,22 +50,12 @@ const CONCURRENCY = Number(values.concurrency);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The server command: compiled like the image, or from source through tsx. */
-function serverCommand(): string[] {
+async function serverCommand(): Promise<string[]> {
   if (values.server === 'source') return ['--import', 'tsx', `${ROOT}containers/cli.ts`];
   if (values.server !== 'dist') throw new Error(`--server must be dist or source; received ${values.server}`);
-  console.log('compiling the inference server into dist/ ...');
-  const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
-  const flags = ['--ignoreConfig', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--types', 'node', '--rootDir', ROOT, '--outDir', `${ROOT}dist`];
-  const entries = ['containers/cli.ts', 'containers/inference/main.ts', 'containers/inference/model-host-worker.ts'].map((file) => `${ROOT}${file}`);
-  try {
-    execFileSync(process.execPath, [tsc, ...flags, ...entries], { stdio: 'inherit' });
-  } catch {
-    // tsc still emits when it reports type errors; those are the typecheck's business, not the bench's.
-    console.log('tsc reported errors (above); measuring what it emitted');
-  }
-  return [`${ROOT}dist/containers/cli.js`];
+  return [`${await compiledContainers()}/containers/cli.js`];
 }
-const SERVER = serverCommand();
+const SERVER = await serverCommand();
 
 interface Server {
   child: ChildProcess;
@@ -168,10 +160,11 @@ async function forecastCost(): Promise<string[]> {
   for (const samples of [100, 200, 500, 1000]) {
     const model = replayModel(doc, { uncertaintySamples: samples });
     const times: number[] = [];
-    for (let i = 0; i < 300; i++) {
+    const [warmup, timed] = flags.quick ? [20, 100] : [50, 250];
+    for (let i = 0; i < warmup + timed; i++) {
       const t0 = performance.now();
       model.forecast(7);
-      if (i >= 50) times.push(performance.now() - t0);
+      if (i >= warmup) times.push(performance.now() - t0);
     }
     model.free();
     times.sort((a, b) => a - b);

@@ -15,6 +15,7 @@
  *    - cold invoke latency on a new endpoint with an empty model cache (download, unpack, load,
  *      answer), target p99 ≤ 100 ms;
  *    - throughput at `--concurrency` over warm models, target ≥ 400 requests/s; HeadBucket's as baseline.
+ * `--quick`: 50 customers, 100 requests per latency figure, 20 cold models, 1 s per throughput figure.
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
@@ -46,14 +47,14 @@ const { flags, values: given } = benchOptions({
   seconds: { type: 'string' },
 });
 const values = {
-  customers: String(given.customers ?? (flags.quick ? 100 : 1000)),
+  customers: String(given.customers ?? (flags.quick ? 50 : 1000)),
   instances: String(given.instances),
   'data-dir': given['data-dir'] as string | undefined,
   'skip-start': given['skip-start'] === true,
-  requests: String(given.requests ?? (flags.quick ? 200 : 1000)),
-  cold: String(given.cold ?? (flags.quick ? 50 : 200)),
+  requests: String(given.requests ?? (flags.quick ? 100 : 1000)),
+  cold: String(given.cold ?? (flags.quick ? 20 : 200)),
   concurrency: String(given.concurrency),
-  seconds: String(given.seconds ?? (flags.quick ? 2 : 5)),
+  seconds: String(given.seconds ?? (flags.quick ? 1 : 5)),
 };
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const REQUESTS = Number(values.requests);

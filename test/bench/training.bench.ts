@@ -1,6 +1,6 @@
 /**
  * Training benchmark: the training container (`containers/cli.ts train`, worker threads on every
- * CPU, compiled with tsc as the image runs it) with the default optimizer (exact MAP where it applies), against the same container with
+ * CPU, compiled as the image runs it: compiled-containers.ts) with the default optimizer (exact MAP where it applies), against the same container with
  * `optimizer=stan` and against R prophet 1.0 (Debian's `r-cran-prophet`, `Rscript`) on the same
  * files, in the same run. Two data sets from the generator: the seed's (noise-free) and noisy
  * weekly (weekly 0.1, noise 0.02), 365 days each.
@@ -12,6 +12,7 @@
  * evaluation, the refit and the archive; R's side is one fit. On the noisy files it also compares
  * each model's 60-day forecast with R prophet's (share of the series mean) and both with the truth
  * the generator continues. Without Rscript the R figures are skipped and the notes say so.
+ * `--quick`: 100 customers, optimizer=stan on 10 of them, R prophet on 8.
  */
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { initProphet, replayModel } from '../../containers/shared/prophet.js';
 import type { HostSummary } from '../../containers/training/job.js';
 import { datasetChunks } from '../../runtime/dataset/generator.js';
 import { writeTrainingChannel } from '../containers/training-fixture.js';
+import { compiledContainers } from './compiled-containers.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
@@ -32,8 +34,8 @@ const { flags, values } = benchOptions({
   r: { type: 'string' },
 });
 const CUSTOMERS = Number(values.customers ?? (flags.quick ? 100 : 1000));
-const STAN_CUSTOMERS = Math.min(CUSTOMERS, Number(values.stan ?? (flags.quick ? 40 : 200)));
-const R_CUSTOMERS = Math.min(CUSTOMERS, Number(values.r ?? (flags.quick ? 15 : 150)));
+const STAN_CUSTOMERS = Math.min(CUSTOMERS, Number(values.stan ?? (flags.quick ? 10 : 200)));
+const R_CUSTOMERS = Math.min(CUSTOMERS, Number(values.r ?? (flags.quick ? 8 : 150)));
 const HORIZON = 60;
 const repo = path.resolve(import.meta.dirname, '..', '..');
 
@@ -56,16 +58,20 @@ async function runContainer(channel: string, hyperparameters: Record<string, str
 
 async function hasRProphet(): Promise<boolean> {
   try {
-    await promisify(execFile)('Rscript', ['-e', 'suppressMessages(library(prophet))']);
+    // Finds the package without loading it (loading takes seconds; r-prophet.R does it once).
+    await promisify(execFile)('Rscript', ['-e', 'quit(status = if (nzchar(system.file(package = "prophet"))) 0 else 1)']);
     return true;
   } catch {
     return false;
   }
 }
 
-async function runR(channel: string, ids: readonly string[], out: string): Promise<{ fits: number; cpuSeconds: number }> {
-  const { stdout } = await promisify(execFile)('Rscript', [path.join(import.meta.dirname, 'r-prophet.R'), channel, ids.join(','), out, String(HORIZON)], { maxBuffer: 1 << 22 });
-  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as { fits: number; cpuSeconds: number };
+/** R prophet on `ids`, `reps` times over in one R process: each repetition's fits and CPU seconds. */
+async function runR(channel: string, ids: readonly string[], out: string, reps: number): Promise<{ fits: number; cpuSeconds: number }[]> {
+  const { stdout } = await promisify(execFile)('Rscript', [path.join(import.meta.dirname, 'r-prophet.R'), channel, ids.join(','), out, String(HORIZON), String(reps)], { maxBuffer: 1 << 22 });
+  const lines = stdout.trim().split('\n').filter((line) => line.startsWith('{"fits"'));
+  if (lines.length !== reps) throw new Error(`r-prophet.R printed ${lines.length} repetitions, expected ${reps}:\n${stdout.slice(-1000)}`);
+  return lines.map((line) => JSON.parse(line) as { fits: number; cpuSeconds: number });
 }
 
 /** The generator's values for days 366…365+HORIZON of the given customers (it continues each series). */
@@ -99,10 +105,7 @@ const withR = await hasRProphet();
 if (!withR) notes.push('R prophet skipped: Rscript with library(prophet) not found (apt-get install -y r-cran-prophet)');
 await initProphet();
 const root = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
-// The image runs tsc's output (containers/Dockerfile); from source, tsx would transpile the
-// container's modules again in every worker thread. Inside the repository so node_modules resolve.
-const compiled = path.join(repo, 'dist', `bench-training-${process.pid}`);
-await promisify(execFile)(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'containers/tsconfig.build.json', '--outDir', compiled], { cwd: repo });
+const compiled = await compiledContainers();
 try {
   for (const [label, dataset] of [
     ['seed data', { weekly: 0, noise: 0 }],
@@ -144,7 +147,7 @@ try {
     if (!withR) continue;
 
     const rOut = path.join(root, `${label.replace(' ', '-')}-r.csv`);
-    const r = await repeat(flags.reps, () => runR(channel, rIds, rOut));
+    const r = await runR(channel, rIds, rOut, flags.reps);
     figures.push({ name: rBaseline, unit: 'fits/CPU-s', samples: r.map((x) => x.fits / x.cpuSeconds), better: 'higher' });
     if (dataset.noise === 0 || !lastExact) continue;
 
@@ -181,6 +184,5 @@ try {
   }
 } finally {
   await rm(root, { recursive: true, force: true });
-  await rm(compiled, { recursive: true, force: true });
 }
 finishBench(flags, { bench: 'training', figures, notes });
