@@ -9,16 +9,17 @@
  *    folder is kept. Each repetition copies it, adds a raw drop with one new day for `--changed`
  *    customers and runs the second night: wall time and models trained. Baseline, interleaved on
  *    its own copy of the same state and drop: the same night with `FORECAST_FULL_RETRAIN=true`.
- * 2. Cleanup. From the first night's state, `--nights` more nights (one a simulated day apart), each
- *    with a drop of one new day for 1% of the customers and a few corrected values of earlier days,
- *    under the default retention (so nothing goes yet). Each repetition copies that state and runs
+ * 2. Cleanup. `--nights` nights after the first (one a simulated day apart): the last repetition's
+ *    incremental second night, kept, then nights each with a drop of one new day for 1% of the
+ *    customers and a few corrected values of earlier days, under the default retention (so nothing
+ *    goes yet). Each repetition copies that state and runs
  *    the cleanup step as the pipeline and `npm run cleanup` do, as of the last night with a
  *    `--retention-days` retention: objects and bytes removed, objects kept and why, and its wall
  *    time beside the same cleanup's `--dry-run` (list, read manifests, decide) on the same state.
  *
  * `--quick`: 30 customers, 1 changed, 2 nights, a 1-day retention.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -111,16 +112,20 @@ async function openLocal(dataDir: string): Promise<Local> {
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'data-life-bench-'));
 let copies = 0;
-/** Local mode on a fresh copy of a stored state, closed and removed after `work`. */
-async function onCopyOf<T>(state: string, work: (local: Local) => Promise<T>): Promise<T> {
+/** Local mode on a fresh copy of a stored state, closed after `work`; the copy is removed, or kept as `keepAs`. */
+async function onCopyOf<T>(state: string, work: (local: Local) => Promise<T>, keepAs?: string): Promise<T> {
   const dataDir = path.join(scratch, `copy-${++copies}`);
   await cp(state, dataDir, { recursive: true });
   const local = await openLocal(dataDir);
+  let done = false;
   try {
-    return await work(local);
+    const result = await work(local);
+    done = true;
+    return result;
   } finally {
     await local.close();
-    await rm(dataDir, { recursive: true, force: true });
+    if (done && keepAs) await rename(dataDir, keepAs);
+    else await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -160,15 +165,17 @@ try {
 
   // 1. The second night with CHANGED customers changed, against a full retrain of the same data.
   const changed = slice(0, CHANGED);
-  const secondNight = (full: boolean) =>
+  // The last incremental night is also the cleanup scenario's night 1: its state is kept.
+  const nightsState = path.join(scratch, 'nights');
+  const secondNight = (full: boolean, keepAs?: string) =>
     onCopyOf(firstState, async (local) => {
       await putDrop(local, `raw/${dayOf(DAYS)}.csv`, rowsOf(DAYS, changed));
       const night = await runNight(local, nightTime(1), full ? { [PIPELINE_ENV.fullRetrain]: 'true' } : {});
       const trained = night.report.retraining?.trained ?? 0;
       log(`second night, ${full ? 'full retrain' : 'incremental'}: ${trained} models trained in ${night.seconds.toFixed(1)} s (${stepsOf(night.report)})`);
       return { ...night, trained };
-    });
-  const pairs = await repeat(flags.reps, async () => ({ incremental: await secondNight(false), full: await secondNight(true) }));
+    }, keepAs);
+  const pairs = await repeat(flags.reps, async (rep) => ({ incremental: await secondNight(false, rep === flags.reps - 1 ? nightsState : undefined), full: await secondNight(true) }));
   const incremental = pairs.map((p) => p.incremental);
   const full = pairs.map((p) => p.full);
   const share = `${CHANGED} of ${CUSTOMERS} customers changed`;
@@ -194,12 +201,10 @@ try {
   );
 
   // 2. Cleanup after NIGHTS nights: the nights run once, the cleanup is repeated on copies of their state.
-  const nightsState = path.join(scratch, 'nights');
-  await cp(firstState, nightsState, { recursive: true });
   const nights = await openLocal(nightsState);
   let corrections = 0;
   try {
-    for (let n = 1; n <= NIGHTS; n++) {
+    for (let n = 2; n <= NIGHTS; n++) {
       const fresh = rowsOf(DAYS + n - 1, slice(n * CHANGED, CHANGED));
       // A few values of a month ago, corrected: the latest drop wins and their customers retrain.
       const corrected = [...slice(n * CHANGED + 1, CORRECTIONS_PER_NIGHT)].map((id) => {
@@ -252,7 +257,7 @@ try {
     why.set(reason, (why.get(reason) ?? 0) + 1);
   }
   notes.push(
-    `cleanup: ${NIGHTS} nights after the first (simulated days ${nightTime(1).toISODate()} … ${nightTime(NIGHTS).toISODate()}), each a drop of one new day for ${CHANGED} customers ` +
+    `cleanup: ${NIGHTS} nights after the first (simulated days ${nightTime(1).toISODate()} … ${nightTime(NIGHTS).toISODate()}): the incremental second night, then nights each a drop of one new day for ${CHANGED} customers ` +
       `and ${CORRECTIONS_PER_NIGHT} corrected values (the last night's processing applied ${corrections}), run under the default retention and a ${SCENARIO_MAX_MODEL_AGE_DAYS}-day stale rule (the default 7 days stops night 8: 99% of the customers got no new row); cleanup as of the last night, runs before ${cutoffRunId}; ` +
       `removed by kind ${JSON.stringify(last.result.summary.removed.byKind)} from runs ${last.result.summary.removed.runs.join(', ')}; ` +
       `bucket after: ${last.after.objects} objects, ${(last.after.bytes / 1e6).toFixed(1)} MB; ` +

@@ -4,7 +4,8 @@
  *
  * Each figure is the median of `--reps` repetitions (3 by default) with min and max, beside the
  * baseline its bench measured in the same run on the same data. The load average before and after
- * each bench is recorded: on a shared machine read ratios, not absolute times. Results go to
+ * each bench is recorded, and the CPU time the bench and all its processes used (Linux): on a
+ * shared machine read ratios and CPU seconds, not absolute times. Results go to
  * bench-results/bench.md and bench-results/bench.json. `--quick` asks every bench for its small
  * version (the whole run stays under two minutes).
  *
@@ -33,9 +34,25 @@ const files = (await readdir(here))
   .filter((name) => !only || only.includes(name.replace(/\.bench\.ts$/, '')))
   .sort();
 
+/**
+ * CPU seconds used so far by this process's finished children and their waited-for descendants
+ * (Linux `/proc/self/stat` cutime + cstime, in USER_HZ = 100 ticks a second); undefined elsewhere.
+ */
+async function childrenCpuSeconds(): Promise<number | undefined> {
+  try {
+    const stat = await readFile('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 interface Outcome {
   file: string;
   seconds: number;
+  /** CPU seconds of the bench's process tree, where the system tells. */
+  cpuSeconds?: number;
   loadBefore: string;
   loadAfter: string;
   report?: BenchReport;
@@ -64,9 +81,12 @@ try {
     console.log(`\n=== ${file} (load average ${loadAverage()})`);
     const reportFile = path.join(scratch, `${file}.json`);
     const loadBefore = loadAverage();
+    const cpuBefore = await childrenCpuSeconds();
     const t0 = performance.now();
     const { code, stderrTail } = await runOne(file, reportFile);
+    const cpuAfter = await childrenCpuSeconds();
     const outcome: Outcome = { file, seconds: (performance.now() - t0) / 1000, loadBefore, loadAfter: loadAverage() };
+    if (cpuBefore !== undefined && cpuAfter !== undefined) outcome.cpuSeconds = cpuAfter - cpuBefore;
     if (code === 0) {
       try {
         outcome.report = JSON.parse(await readFile(reportFile, 'utf8')) as BenchReport;
@@ -91,9 +111,10 @@ const lines = [
   ...TABLE_HEADER,
   ...outcomes.flatMap((o) => (o.report ? tableRows(o.report) : [`| ${o.file} | FAILED: ${o.error ?? ''} | | | | | |`])),
   '',
-  '| bench | seconds | load average before | after | notes |',
-  '|---|---|---|---|---|',
-  ...outcomes.map((o) => `| ${o.file} | ${o.seconds.toFixed(0)} | ${o.loadBefore} | ${o.loadAfter} | ${(o.report?.notes ?? []).join('; ')} |`),
+  '| bench | seconds | CPU seconds | load average before | after | notes |',
+  '|---|---|---|---|---|---|',
+  ...outcomes.map((o) => `| ${o.file} | ${o.seconds.toFixed(0)} | ${o.cpuSeconds?.toFixed(0) ?? ''} | ${o.loadBefore} | ${o.loadAfter} | ${(o.report?.notes ?? []).join('; ')} |`),
+  `| total | ${outcomes.reduce((sum, o) => sum + o.seconds, 0).toFixed(0)} | ${outcomes.reduce((sum, o) => sum + (o.cpuSeconds ?? 0), 0).toFixed(0)} | | | |`,
 ];
 await mkdir(path.join(repo, 'bench-results'), { recursive: true });
 await writeFile(path.join(repo, 'bench-results', 'bench.md'), `${lines.join('\n')}\n`);
