@@ -5,7 +5,7 @@
  *     [--concurrency 16] [--configs 1:model,2:model,0:model,1:1000] [--server dist|source]
  *
  * `--server dist` (the default) runs the server compiled as the image runs it
- * (`node dist/containers/cli.js serve`, compiled-containers.ts); `source` runs containers/cli.ts
+ * (`node dist/containers/cli.js serve`; local mode's compile, container-build.ts); `source` runs containers/cli.ts
  * through tsx, whose loader costs ≈ 30 MB of RSS per thread.
  * `--quick`: 100 models, 1 s per phase, 2 workers with the model's samples only.
  *
@@ -19,11 +19,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelDirectory } from '../../containers/shared/model-artifact.js';
 import { initProphet, replayModel } from '../../containers/shared/prophet.js';
+import { containerBuild } from '../../runtime/local/sagemaker/container-build.js';
 import { removeModels, trainModels } from '../containers/inference-fixtures.js';
-import { compiledContainers } from './compiled-containers.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
@@ -50,12 +51,12 @@ const CONCURRENCY = Number(values.concurrency);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The server command: compiled like the image, or from source through tsx. */
-async function serverCommand(): Promise<string[]> {
+function serverCommand(): string[] {
   if (values.server === 'source') return ['--import', 'tsx', `${ROOT}containers/cli.ts`];
   if (values.server !== 'dist') throw new Error(`--server must be dist or source; received ${values.server}`);
-  return [`${await compiledContainers()}/containers/cli.js`];
+  return [path.join(containerBuild(ROOT), 'containers', 'cli.js')];
 }
-const SERVER = await serverCommand();
+const SERVER = serverCommand();
 
 interface Server {
   child: ChildProcess;

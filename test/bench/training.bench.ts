@@ -1,6 +1,6 @@
 /**
  * Training benchmark: the training container (`containers/cli.ts train`, worker threads on every
- * CPU, compiled as the image runs it: compiled-containers.ts) with the default optimizer (exact MAP where it applies), against the same container with
+ * CPU, compiled as local mode and the image run it: container-build.ts) with the default optimizer (exact MAP where it applies), against the same container with
  * `optimizer=stan` and against R prophet 1.0 (Debian's `r-cran-prophet`, `Rscript`) on the same
  * files, in the same run. Two data sets from the generator: the seed's (noise-free) and noisy
  * weekly (weekly 0.1, noise 0.02), 365 days each.
@@ -23,8 +23,8 @@ import { readModelArchive } from '../../containers/shared/model-artifact.js';
 import { initProphet, replayModel } from '../../containers/shared/prophet.js';
 import type { HostSummary } from '../../containers/training/job.js';
 import { datasetChunks } from '../../runtime/dataset/generator.js';
+import { containerBuild } from '../../runtime/local/sagemaker/container-build.js';
 import { writeTrainingChannel } from '../containers/training-fixture.js';
-import { compiledContainers } from './compiled-containers.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
@@ -105,7 +105,7 @@ const withR = await hasRProphet();
 if (!withR) notes.push('R prophet skipped: Rscript with library(prophet) not found (apt-get install -y r-cran-prophet)');
 await initProphet();
 const root = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
-const compiled = await compiledContainers();
+const compiled = containerBuild(repo);
 try {
   for (const [label, dataset] of [
     ['seed data', { weekly: 0, noise: 0 }],
