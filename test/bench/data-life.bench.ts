@@ -17,7 +17,7 @@
  *    `--retention-days` retention: objects and bytes removed, objects kept and why, and its wall
  *    time beside the same cleanup's `--dry-run` (list, read manifests, decide) on the same state.
  *
- * `--quick`: 30 customers, 1 changed, 2 nights, a 1-day retention.
+ * `--quick`: 20 customers, 1 changed, 2 nights, a 1-day retention.
  */
 import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -45,7 +45,7 @@ const { flags, values } = benchOptions({
   nights: { type: 'string' },
   'retention-days': { type: 'string' },
 });
-const CUSTOMERS = Number(values.customers ?? (flags.quick ? 30 : 1000));
+const CUSTOMERS = Number(values.customers ?? (flags.quick ? 20 : 1000));
 const CHANGED = Number(values.changed ?? Math.max(1, Math.round(CUSTOMERS / 100)));
 const NIGHTS = Number(values.nights ?? (flags.quick ? 2 : 10));
 const RETENTION_DAYS = Number(values['retention-days'] ?? (flags.quick ? 1 : 3));

@@ -12,7 +12,7 @@
  * Baselines in the same run: `node -e 0` started the same way (the floor of any run), and for
  * every size after the first, the wall per 1,000 customers against the first size's: a ratio of
  * 1 means the run grows in proportion to the customers.
- * `--quick`: 100 customers only. The full run (10,000 customers three times) takes ~15 minutes.
+ * `--quick`: 50 customers only. The full run (10,000 customers three times) takes ~15 minutes.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
 const { flags, values } = benchOptions({ customers: { type: 'string' } });
-const sizes = String(values.customers ?? (flags.quick ? '100' : '1000,10000')).split(',').map(Number);
+const sizes = String(values.customers ?? (flags.quick ? '50' : '1000,10000')).split(',').map(Number);
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const GNU_TIME = '/usr/bin/time';
 const withTime = existsSync(GNU_TIME);

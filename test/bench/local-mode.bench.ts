@@ -15,7 +15,7 @@
  *    - cold invoke latency on a new endpoint with an empty model cache (download, unpack, load,
  *      answer), target p99 ≤ 100 ms;
  *    - throughput at `--concurrency` over warm models, target ≥ 400 requests/s; HeadBucket's as baseline.
- * `--quick`: 50 customers, 100 requests per latency figure, 20 cold models, 1 s per throughput figure.
+ * `--quick`: 50 customers, 100 requests per latency figure, 10 cold models, 1 s per throughput figure.
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
@@ -52,7 +52,7 @@ const values = {
   'data-dir': given['data-dir'] as string | undefined,
   'skip-start': given['skip-start'] === true,
   requests: String(given.requests ?? (flags.quick ? 100 : 1000)),
-  cold: String(given.cold ?? (flags.quick ? 20 : 200)),
+  cold: String(given.cold ?? (flags.quick ? 10 : 200)),
   concurrency: String(given.concurrency),
   seconds: String(given.seconds ?? (flags.quick ? 1 : 5)),
 };
