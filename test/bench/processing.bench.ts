@@ -6,12 +6,13 @@
  * has threads (the fair baseline) and in one thread, creating as many files as there are customers
  * (with one-thread reading, the I/O floor of the job), and csv-parse alone on one file.
  *
- *   npx tsx test/bench/processing.bench.ts [--quick] [--reps 3] [--customers 27400] [--days 365] [--keep] [--dist DIR]
+ *   npx tsx test/bench/processing.bench.ts [--quick] [--reps 3] [--customers 27400] [--days 365] [--keep] [--dist DIR | --source]
  *
  * `--quick`: 1,370 customers (500,000 rows).
  *
- * `--dist DIR` runs the compiled container (`DIR/containers/processing/main.js`, as the image
- * does) instead of the TypeScript source under tsx, whose loader adds memory to every thread.
+ * The container runs compiled, as local mode and the image run it (`DIR/containers/processing/main.js`;
+ * by default local mode's compile, container-build.ts; `--dist DIR` names another); `--source` runs
+ * the TypeScript source under tsx instead, whose loader adds CPU and memory to every thread.
  *
  * Targets: >= 500,000 rows/s and peak RSS <= 300 MB. The data lives in a temp folder, removed at
  * the end unless --keep.
@@ -24,6 +25,7 @@ import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse';
 import { DATASET_HEADER, datasetChunks } from '../../runtime/dataset/generator.js';
+import { containerBuild } from '../../runtime/local/sagemaker/container-build.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
@@ -198,11 +200,13 @@ async function measure(base: string, files: string[], rows: number, customers: n
 const { flags, values } = benchOptions({
   child: { type: 'string' },
   dist: { type: 'string' },
+  source: { type: 'boolean', default: false },
   customers: { type: 'string' },
   days: { type: 'string', default: '365' },
   keep: { type: 'boolean', default: false },
 });
-const dist = values.dist as string | undefined;
+// The child gets --dist from the parent; only the parent picks the default.
+const dist = values.child || values.source ? (values.dist as string | undefined) : ((values.dist as string | undefined) ?? containerBuild(path.resolve(import.meta.dirname, '..', '..')));
 if (values.child) {
   await child(values.child as string, dist);
 } else {
