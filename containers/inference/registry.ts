@@ -318,7 +318,8 @@ export class ModelRegistry {
       if (entry.host !== old.host) continue;
       // The model's memory is already counted in the old thread's, which goes: the move is allowed what a load would be
       // without it, and if it needs more it takes it rather than leave the model behind.
-      const allowanceBytes = loadAllowance({
+      const allowanceBytes =
+        loadAllowance({
           roomLeftBytes: this.#roomLeft(heldBytes),
           estimateBytes: entry.estimatedBytes,
           threads: this.#slots.length - 1,
