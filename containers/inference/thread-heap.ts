@@ -35,6 +35,8 @@ export class ThreadHeap {
 
   measure(): number {
     const heapBytes = measuredHeapBytes();
+    // Below the mark, V8 collected on its own: the heap may gather its allowance again from here, no more.
+    this.#collectedBytes = Math.min(this.#collectedBytes, heapBytes);
     if (!mustCollectGarbage(heapBytes, this.#collectedBytes, this.#allowanceBytes)) return heapBytes;
     collectGarbage();
     this.#collections++;
