@@ -118,21 +118,47 @@ export function roomLeftBytes(o: { budgetBytes: number; measuredBytes: number; g
 }
 
 /**
+ * Room the budget keeps in every thread for loads into room that unloads freed: such a load grows
+ * nothing when the freed room is in one piece, but the allocator needs it contiguous, and a load that
+ * finds it scattered grows the memory by up to four pages (the most measured for a replay).
+ */
+export const REUSE_GROWTH_RESERVE_BYTES = 4 * WASM_PAGE_BYTES;
+
+export interface LoadAllowance {
+  /** How much the load may grow its thread's WebAssembly memory. */
+  bytes: number;
+  /** It runs in room that unloads freed (and claims it). */
+  intoFreedRoom: boolean;
+}
+
+/**
  * How much one load may grow its thread's WebAssembly memory, or `undefined` when it is refused
  * before it runs (507). A load only runs when its growth cannot take the measured use past the
- * budget: either the room left holds its estimate and two pages (a replay works in more memory than
- * the model keeps, and the allocator grows by whole pages: loading 600 models one after another into
- * a full memory, 599 grew it by less than that), or it runs with no growth allowed into room that
- * unloads freed (`freedBytes`, the estimates of the models unloaded and not yet reused), which the
- * registry then counts as used. When plenty is left, the first load under way in its thread may
- * grow more, so that the thread keeps free space ahead (see WasmHeadroom), but never more than a share
- * of what is left; the loads queued behind it get their estimate only, so that a burst of loads does
- * not halve the room down to nothing before any of them has run.
+ * budget. Either the room left, less the reserve for loads into freed room (`reuseReserveBytes`, of
+ * every thread), holds its estimate and two pages (a replay works in more memory than the model
+ * keeps, and the allocator grows by whole pages: loading 600 models one after another into a full
+ * memory, 599 grew it by less than that). Or unloads freed room for it (`freedBytes`, the estimates of
+ * the models unloaded and not yet reused, which the registry then counts as used), and it may grow
+ * only into what is left of the reserve. When plenty is left, the first load under way in its thread
+ * may grow more, so that the thread keeps free space ahead (see WasmHeadroom), but never more than a
+ * share of what is left; the loads queued behind it get their estimate only, so that a burst of loads
+ * does not halve the room down to nothing before any of them has run.
  */
-export function loadAllowance(o: { roomLeftBytes: number; estimateBytes: number; threads: number; freedBytes: number; loadsUnderWay: number }): number | undefined {
+export function loadAllowance(o: {
+  roomLeftBytes: number;
+  reuseReserveBytes: number;
+  estimateBytes: number;
+  threads: number;
+  freedBytes: number;
+  loadsUnderWay: number;
+}): LoadAllowance | undefined {
   const needs = o.estimateBytes + 2 * WASM_PAGE_BYTES;
-  if (o.roomLeftBytes >= needs) return o.loadsUnderWay > 0 ? needs : Math.min(o.roomLeftBytes, Math.max(needs, Math.floor(o.roomLeftBytes / (2 * o.threads))));
-  return o.freedBytes >= o.estimateBytes ? 0 : undefined;
+  const room = o.roomLeftBytes - o.reuseReserveBytes;
+  if (room >= needs) {
+    return { bytes: o.loadsUnderWay > 0 ? needs : Math.min(room, Math.max(needs, Math.floor(room / (2 * o.threads)))), intoFreedRoom: false };
+  }
+  if (o.freedBytes < o.estimateBytes) return undefined;
+  return { bytes: Math.max(0, Math.min(REUSE_GROWTH_RESERVE_BYTES, o.roomLeftBytes)), intoFreedRoom: true };
 }
 
 /** A load is kept when its measured growth stayed within its allowance; otherwise it is undone and answered 507. */

@@ -7,6 +7,7 @@ import {
   garbageAllowanceBytes,
   loadAllowance,
   measuredModelBytes,
+  REUSE_GROWTH_RESERVE_BYTES,
   roomLeftBytes,
   threadBytes,
   threadToRecycle,
@@ -137,19 +138,21 @@ export class ModelRegistry {
     try {
       const estimatedBytes = estimateModelBytes(await modelJsonSize(modelName, modelUrl));
       const slot = this.#placement();
-      const allowanceBytes = loadAllowance({
+      const allowance = loadAllowance({
         roomLeftBytes: this.#roomLeft(0),
+        reuseReserveBytes: REUSE_GROWTH_RESERVE_BYTES * this.#slots.length,
         estimateBytes: estimatedBytes,
         threads: this.#slots.length,
         freedBytes: this.#freedBytes,
         loadsUnderWay: slot.loads.size,
       });
-      if (allowanceBytes === undefined) {
+      if (allowance === undefined) {
         this.#maybeRecycle();
         throw this.#insufficientMemory(modelName, `needs room for its estimate of ${toMiB(estimatedBytes)} MiB and two pages, where unloads freed none and the budget has ${toMiB(Math.max(0, this.#roomLeft(0)))} MiB left`);
       }
       // Loading into room unloads freed claims it, so that concurrent loads do not count on the same room.
-      const claimedBytes = allowanceBytes === 0 ? estimatedBytes : 0;
+      const claimedBytes = allowance.intoFreedRoom ? estimatedBytes : 0;
+      const allowanceBytes = allowance.bytes;
       this.#freedBytes -= claimedBytes;
       this.#allowedToLoads += allowanceBytes;
       slot.models++;
@@ -173,7 +176,7 @@ export class ModelRegistry {
         this.#maybeRecycle();
         throw this.#insufficientMemory(
           modelName,
-          `grew its thread's memory by ${toMiB(outcome.grownBytes)} MiB, more than the ${toMiB(allowanceBytes)} MiB it was allowed (${allowanceBytes === 0 ? 'room unloads freed, no growth' : 'its share of what the budget had left'})`,
+          `grew its thread's memory by ${toMiB(outcome.grownBytes)} MiB, more than the ${toMiB(allowanceBytes)} MiB it was allowed (${allowance.intoFreedRoom ? 'room unloads freed, and what is left of the reserve for growth there' : 'its share of what the budget had left'})`,
         );
       }
       slot.modelEstimateBytes += estimatedBytes;
@@ -321,11 +324,12 @@ export class ModelRegistry {
       const allowanceBytes =
         loadAllowance({
           roomLeftBytes: this.#roomLeft(heldBytes),
+          reuseReserveBytes: REUSE_GROWTH_RESERVE_BYTES * this.#slots.length,
           estimateBytes: entry.estimatedBytes,
           threads: this.#slots.length - 1,
           freedBytes: 0,
           loadsUnderWay: fresh.loads.size,
-        }) ?? 0;
+        })?.bytes ?? 0;
       let outcome = await fresh.host.load(entry.modelName, entry.modelUrl, allowanceBytes);
       if (!outcome.loaded) outcome = await fresh.host.load(entry.modelName, entry.modelUrl, Number.MAX_SAFE_INTEGER);
       if (this.#entries.get(entry.modelName) === entry && entry.host === old.host) {

@@ -12,6 +12,7 @@ import {
   measuredModelBytes,
   mustCollectGarbage,
   nextForecastReserveBytes,
+  REUSE_GROWTH_RESERVE_BYTES,
   roomLeftBytes,
   threadToRecycle,
   WASM_PAGE_BYTES,
@@ -84,20 +85,25 @@ test("the room left for loads is the budget less the measured use, every thread'
   t.is(roomLeftBytes({ budgetBytes: 16 * MiB, measuredBytes: 15 * MiB, garbageReserveBytes: 2 * MiB, allowedToOthersBytes: 0 }), -MiB);
 });
 
-test('a load runs only where its growth cannot pass the budget: room for its estimate and a page, or room unloads freed', (t) => {
+test('a load runs only where its growth cannot pass the budget: room for its estimate and two pages, or room unloads freed', (t) => {
   const estimateBytes = 120 * 1024;
   const needs = estimateBytes + 2 * WASM_PAGE_BYTES;
-  const base = { estimateBytes, threads: 2, freedBytes: 0, loadsUnderWay: 0 };
+  const reserve = 2 * REUSE_GROWTH_RESERVE_BYTES;
+  const base = { estimateBytes, threads: 2, freedBytes: 0, loadsUnderWay: 0, reuseReserveBytes: reserve };
+  const grow = (bytes: number) => ({ bytes, intoFreedRoom: false });
   // Plenty left and nothing else loading in its thread: room for free space ahead, a share of what is left.
-  t.is(loadAllowance({ ...base, roomLeftBytes: 80 * MiB }), 20 * MiB);
+  t.deepEqual(loadAllowance({ ...base, roomLeftBytes: 80 * MiB + reserve }), grow(20 * MiB));
   // Loads queued behind another in the same thread get their estimate and two pages, so a burst does not halve the room away.
-  t.is(loadAllowance({ ...base, roomLeftBytes: 80 * MiB, loadsUnderWay: 3 }), needs);
-  // Little left: the estimate and two pages.
-  t.is(loadAllowance({ ...base, roomLeftBytes: needs + 1 }), needs);
-  // Less than that: no growth at all, and only into room unloads freed; else refused before it runs.
-  t.is(loadAllowance({ ...base, roomLeftBytes: needs - 1 }), undefined);
-  t.is(loadAllowance({ ...base, roomLeftBytes: -MiB, freedBytes: estimateBytes }), 0);
-  t.is(loadAllowance({ ...base, roomLeftBytes: -MiB, freedBytes: estimateBytes - 1 }), undefined);
+  t.deepEqual(loadAllowance({ ...base, roomLeftBytes: 80 * MiB, loadsUnderWay: 3 }), grow(needs));
+  // Little left beside the reserve for loads into freed room: the estimate and two pages.
+  t.deepEqual(loadAllowance({ ...base, roomLeftBytes: reserve + needs }), grow(needs));
+  // Less than that: refused before it runs, unless unloads freed room for it...
+  t.is(loadAllowance({ ...base, roomLeftBytes: reserve + needs - 1 }), undefined);
+  t.is(loadAllowance({ ...base, roomLeftBytes: reserve, freedBytes: estimateBytes - 1 }), undefined);
+  // ...where it may grow into what is left of the reserve, at most four pages, and past it not at all.
+  t.deepEqual(loadAllowance({ ...base, roomLeftBytes: reserve, freedBytes: estimateBytes }), { bytes: REUSE_GROWTH_RESERVE_BYTES, intoFreedRoom: true });
+  t.deepEqual(loadAllowance({ ...base, roomLeftBytes: WASM_PAGE_BYTES, freedBytes: estimateBytes }), { bytes: WASM_PAGE_BYTES, intoFreedRoom: true });
+  t.deepEqual(loadAllowance({ ...base, roomLeftBytes: -MiB, freedBytes: estimateBytes }), { bytes: 0, intoFreedRoom: true });
   t.true(keepsLoad(0, 0), 'a model that fits in memory the thread holds loads even with no growth allowed');
   t.false(keepsLoad(WASM_PAGE_BYTES, WASM_PAGE_BYTES - 1));
 });
