@@ -11,6 +11,7 @@ import {
   roomLeftBytes,
   threadBytes,
   threadToRecycle,
+  type LoadAllowance,
   type MeasuredThreads,
 } from './memory-budget.js';
 import type { ModelHost } from './model-host.js';
@@ -137,15 +138,17 @@ export class ModelRegistry {
     this.#loading.set(modelName, new Promise<void>((resolve) => (loaded = resolve)));
     try {
       const estimatedBytes = estimateModelBytes(await modelJsonSize(modelName, modelUrl));
-      const slot = this.#placement();
-      const allowance = loadAllowance({
-        roomLeftBytes: this.#roomLeft(0),
-        reuseReserveBytes: REUSE_GROWTH_RESERVE_BYTES * this.#slots.length,
-        estimateBytes: estimatedBytes,
-        threads: this.#slots.length,
-        freedBytes: this.#freedBytes,
-        loadsUnderWay: slot.loads.size,
-      });
+      let slot = this.#placement();
+      let allowance = this.#allowance(estimatedBytes, slot);
+      // Refused while other loads hold room they may not use (a burst at start: the first takes room for free space
+      // ahead): wait for them rather than answer 507, which makes the endpoint evict a model for nothing.
+      while (allowance === undefined && this.#allowedToLoads > 0) {
+        const underWay = this.#slots.flatMap((candidate) => [...candidate.loads]);
+        if (underWay.length === 0) break;
+        await Promise.race(underWay.map((load) => load.catch(() => undefined)));
+        slot = this.#placement();
+        allowance = this.#allowance(estimatedBytes, slot);
+      }
       if (allowance === undefined) {
         this.#maybeRecycle();
         throw this.#insufficientMemory(modelName, `needs room for its estimate of ${toMiB(estimatedBytes)} MiB and two pages, where unloads freed none and the budget has ${toMiB(Math.max(0, this.#roomLeft(0)))} MiB left`);
@@ -268,6 +271,17 @@ export class ModelRegistry {
         garbageAllowanceBytes: this.#garbageAllowanceBytes,
       })),
     };
+  }
+
+  #allowance(estimateBytes: number, slot: HostSlot): LoadAllowance | undefined {
+    return loadAllowance({
+      roomLeftBytes: this.#roomLeft(0),
+      reuseReserveBytes: REUSE_GROWTH_RESERVE_BYTES * this.#slots.length,
+      estimateBytes,
+      threads: this.#slots.length,
+      freedBytes: this.#freedBytes,
+      loadsUnderWay: slot.loads.size,
+    });
   }
 
   /** What the budget has left for loads, counting `exceptBytes` less of the measured use (a thread being replaced). */
