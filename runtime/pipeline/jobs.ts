@@ -7,7 +7,7 @@ import {
   type CreateTrainingJobRequest,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { waitUntilTerminal, type BackoffOptions, type Clock, type JobSnapshot } from './waiter.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, systemClock, waitUntilTerminal, type BackoffOptions, type Clock, type JobSnapshot } from './waiter.js';
 
 /**
  * Runs one SageMaker job of a run so that rerunning the run never starts a duplicate. Job names are
@@ -103,7 +103,7 @@ export async function runJobStep(adapter: JobAdapter, options: JobStepOptions): 
       outcome = 'resumed';
     }
     options.onOutcome?.(name, outcome);
-    const final = await waitUntilTerminal(`${adapter.kind} job ${name}`, () => pollWithProgress(adapter, name), {
+    const final = await waitUntilTerminal(`${adapter.kind} job ${name}`, progressPoller(adapter, name, options.clock ?? systemClock), {
       timeoutMs: options.timeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.backoff ? { backoff: options.backoff } : {}),
@@ -121,12 +121,24 @@ export async function runJobStep(adapter: JobAdapter, options: JobStepOptions): 
   );
 }
 
-async function pollWithProgress(adapter: JobAdapter, name: string): Promise<JobStatusSnapshot> {
-  const snapshot = await adapter.describe(name);
-  if (snapshot === undefined) throw new Error(`The ${adapter.kind} job ${name} disappeared while it was being waited on`);
-  if (snapshot.terminal || adapter.progress === undefined) return snapshot;
-  const progress = await adapter.progress();
-  return progress === undefined ? snapshot : { ...snapshot, progress };
+/**
+ * How often a job's extra progress is worked out while the job runs. The training step's lists the
+ * run's models (a ListObjectsV2 page per thousand), and the waiter reports a change of progress at
+ * most every DEFAULT_PROGRESS_INTERVAL_MS: counting on every poll (every 0.2–1 s in local mode)
+ * only added listings, each read from the same store the job is writing to.
+ */
+export const PROGRESS_REFRESH_MS = DEFAULT_PROGRESS_INTERVAL_MS / 2;
+
+/** Polls the job's state; its extra progress is asked for at most every PROGRESS_REFRESH_MS and reused in between. */
+function progressPoller(adapter: JobAdapter, name: string, clock: Clock): () => Promise<JobStatusSnapshot> {
+  let counted: { progress: string | undefined; at: number } | undefined;
+  return async () => {
+    const snapshot = await adapter.describe(name);
+    if (snapshot === undefined) throw new Error(`The ${adapter.kind} job ${name} disappeared while it was being waited on`);
+    if (snapshot.terminal || adapter.progress === undefined) return snapshot;
+    if (counted === undefined || clock.now() - counted.at >= PROGRESS_REFRESH_MS) counted = { progress: await adapter.progress(), at: clock.now() };
+    return counted.progress === undefined ? snapshot : { ...snapshot, progress: counted.progress };
+  };
 }
 
 /** Another invocation of the same run may create the job first: then this one waits on it. */

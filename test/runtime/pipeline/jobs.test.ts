@@ -1,5 +1,5 @@
 import test from 'ava';
-import { JobFailedError, isJobNotFound, runJobStep, type JobAdapter, type JobStatusSnapshot } from '../../../runtime/pipeline/jobs.js';
+import { JobFailedError, PROGRESS_REFRESH_MS, isJobNotFound, runJobStep, type JobAdapter, type JobStatusSnapshot } from '../../../runtime/pipeline/jobs.js';
 import type { Clock } from '../../../runtime/pipeline/waiter.js';
 
 /**
@@ -74,4 +74,19 @@ test('SageMaker reports a missing job as a ValidationException', (t) => {
   t.true(isJobNotFound(Object.assign(new Error('Requested resource not found.'), { name: 'ValidationException' })));
   t.true(isJobNotFound(Object.assign(new Error('Could not find job'), { name: 'ResourceNotFound' })));
   t.false(isJobNotFound(Object.assign(new Error('1 validation error detected'), { name: 'ValidationException' })));
+});
+
+test("a running job's extra progress is worked out at most every PROGRESS_REFRESH_MS, not at every poll", async (t) => {
+  const { adapter } = jobTable({ 'fc-r-train': [...Array.from({ length: 20 }, () => 'InProgress'), 'Completed'] });
+  let now = 0;
+  const steppingClock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
+  let counts = 0;
+  const reported: (string | undefined)[] = [];
+  const withProgress: JobAdapter = { ...adapter, progress: async () => `${++counts} counted` };
+  // Polls once a second, 19 times while the job runs (0 … 18 s): counted at 0 s, then at the first poll PROGRESS_REFRESH_MS (2.5 s) after each count.
+  await runJobStep(withProgress, { clock: steppingClock, timeoutMs: 60_000, backoff: { minDelayMs: 1000, maxDelayMs: 1000 }, onStatus: (s) => reported.push(s.progress) });
+  t.is(PROGRESS_REFRESH_MS, 2500);
+  t.is(counts, 7);
+  // The waiter reports a change of progress at most every 5 s (0, 5, 10, 15 s), then the completion (no progress asked).
+  t.deepEqual(reported, ['1 counted', '2 counted', '4 counted', '6 counted', undefined]);
 });
