@@ -52,7 +52,7 @@ function row(name: string, figures: readonly LoadFigures[], pick: (f: LoadFigure
 function describe(f: LoadFigures): string {
   return (
     `${f.served} served, ${f.failed} failed, ${f.notReadyRetries} ModelNotReady retries, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, ` +
-    `${f.refusals} × 507, ${f.unloads} unloads, ${f.recycles} threads replaced, peak measured ${(f.peakModelBytes / MiB).toFixed(1)} MiB ` +
+    `${f.refusals} × 507, ${f.unloads} unloads, ${f.recycles} threads replaced, peak measured ${(f.peakModelBytes / MiB).toFixed(2)} MiB ` +
     `(heap ${(f.peakParts.heapBytes / MiB).toFixed(1)}, WebAssembly ${(f.peakParts.wasmBytes / MiB).toFixed(1)}; ` +
     `${(f.peakMeasuredBytes / MiB).toFixed(1)} with the HTTP thread), RSS ${(f.peakRssBytes / MiB).toFixed(0)} MiB`
   );
@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     console.log(row('load invokes/s', load, (f) => f.perSecond));
     console.log(row('load p50 ms', load, (f) => f.p50));
     console.log(row('load p99 ms', load, (f) => f.p99));
-    console.log(row(`peak measured model memory MiB (budget ${(BUDGET_BYTES / MiB).toFixed(0)})`, load, (f) => f.peakModelBytes / MiB));
+    console.log(row(`peak measured model memory MiB (budget ${(BUDGET_BYTES / MiB).toFixed(0)})`, load, (f) => f.peakModelBytes / MiB, 2));
+    console.log(`runs whose peak measured model memory passed the budget: ${load.filter((f) => f.peakModelBytes > BUDGET_BYTES).length} of ${load.length}`);
     console.log(row('peak measured, with the HTTP thread heap, MiB', load, (f) => f.peakMeasuredBytes / MiB));
     console.log(row('container peak RSS MiB', load, (f) => f.peakRssBytes / MiB, 0));
     if (killFigures) console.log(`\ncontainer kill: ${killFigures.served} served, ${killFigures.failed} failed, ${killFigures.notReadyRetries} ModelNotReady retries`);
