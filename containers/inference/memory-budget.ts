@@ -53,6 +53,8 @@ export interface ThreadMemory {
   heapBytes: number;
   /** Prophet's WebAssembly memory (`memory.buffer.byteLength`): it grows, and never shrinks. */
   wasmBytes: number;
+  /** The most one forecast grew that memory so far (see `nextForecastReserveBytes`). */
+  forecastReserveBytes: number;
 }
 
 export function threadBytes(reading: ThreadMemory): number {
@@ -100,21 +102,22 @@ export function mustCollectGarbage(heapBytes: number, collectedHeapBytes: number
 }
 
 /**
- * The forecast reserve of a thread after a forecast grew its WebAssembly memory by `grownBytes`
- * while the reserve was free for it: the forecast needed that much more than the reserve (and any
- * other free memory), so the reserve grows by as much and the next such forecast fits without growing.
+ * The room the budget keeps for a thread's next forecast after one grew its WebAssembly memory by
+ * `grownBytes`: the most any of its forecasts grew it. A forecast's sample matrices are freed when it
+ * returns, but loads may then take that space, and the next forecast grows the memory again; with
+ * this much kept out of the loads' room, that growth stays within the budget.
  */
 export function nextForecastReserveBytes(reserveBytes: number, grownBytes: number): number {
-  return grownBytes > 0 ? reserveBytes + grownBytes : reserveBytes;
+  return Math.max(reserveBytes, grownBytes);
 }
 
 /**
- * What the budget has left for loads: the budget less the measured use of every thread, less the
- * garbage allowance of every thread (a heap may gather that much before it is collected, so it is
- * reserved before it is there), less what loads under way may still grow.
+ * What the budget has left for loads: the budget less the measured use of every thread, less what
+ * every thread may still grow by itself (`reservedBytes`: its garbage allowance, as a heap may gather
+ * that much before it is collected, and its forecast reserve), less what loads under way may still grow.
  */
-export function roomLeftBytes(o: { budgetBytes: number; measuredBytes: number; garbageReserveBytes: number; allowedToOthersBytes: number }): number {
-  return o.budgetBytes - o.measuredBytes - o.garbageReserveBytes - o.allowedToOthersBytes;
+export function roomLeftBytes(o: { budgetBytes: number; measuredBytes: number; reservedBytes: number; allowedToOthersBytes: number }): number {
+  return o.budgetBytes - o.measuredBytes - o.reservedBytes - o.allowedToOthersBytes;
 }
 
 /**

@@ -2,8 +2,7 @@ import initAugursProphet from '@bsull/augurs/prophet';
 import { readModelDirectory } from '../shared/model-artifact.js';
 import { initProphet, replayModel, type ForecastModel } from '../shared/prophet.js';
 import { InferenceError } from './errors.js';
-import { ForecastReserve } from './forecast-reserve.js';
-import { keepsLoad, type ThreadMemory } from './memory-budget.js';
+import { keepsLoad, nextForecastReserveBytes, type ThreadMemory } from './memory-budget.js';
 import { ThreadHeap } from './thread-heap.js';
 import { WasmHeadroom } from './wasm-headroom.js';
 
@@ -33,11 +32,11 @@ export interface ReplayOptions {
  */
 export class ModelShard {
   readonly #models = new Map<string, ForecastModel>();
+  #forecastReserveBytes = 0;
 
   private constructor(
     private readonly options: ReplayOptions,
     private readonly headroom: WasmHeadroom,
-    private readonly forecastReserve: ForecastReserve,
     private readonly heap: ThreadHeap,
   ) {}
 
@@ -45,7 +44,7 @@ export class ModelShard {
     await initProphet();
     // Once initialised, augurs' init hands back the module's exports (its memory and allocator).
     const wasm = await initAugursProphet();
-    return new ModelShard(options, new WasmHeadroom(wasm), new ForecastReserve(wasm), new ThreadHeap());
+    return new ModelShard(options, new WasmHeadroom(wasm), new ThreadHeap());
   }
 
   /** Garbage this thread's heap may hold before it is collected. */
@@ -85,7 +84,7 @@ export class ModelShard {
 
   /** What this thread holds now: its V8 heap and Prophet's WebAssembly memory. */
   memory(): ThreadMemory {
-    return { heapBytes: this.heap.measure(), wasmBytes: this.headroom.memoryBytes };
+    return { heapBytes: this.heap.measure(), wasmBytes: this.headroom.memoryBytes, forecastReserveBytes: this.#forecastReserveBytes };
   }
 
   unload(name: string): boolean {
@@ -100,7 +99,10 @@ export class ModelShard {
   forecastJson(name: string, period: number): string {
     const model = this.#models.get(name);
     if (!model) throw new InferenceError('E_MODEL_NOT_LOADED', `Model [${name}] is not loaded.`);
-    return JSON.stringify(this.forecastReserve.around(() => model.forecast(period)));
+    const before = this.headroom.memoryBytes;
+    const forecast = model.forecast(period);
+    this.#forecastReserveBytes = nextForecastReserveBytes(this.#forecastReserveBytes, this.headroom.memoryBytes - before);
+    return JSON.stringify(forecast);
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import {
   threadToRecycle,
   type LoadAllowance,
   type MeasuredThreads,
+  WASM_PAGE_BYTES,
 } from './memory-budget.js';
 import type { ModelHost } from './model-host.js';
 import type { LoadOutcome } from './model-shard.js';
@@ -151,7 +152,7 @@ export class ModelRegistry {
       }
       if (allowance === undefined) {
         this.#maybeRecycle();
-        throw this.#insufficientMemory(modelName, `needs room for its estimate of ${toMiB(estimatedBytes)} MiB and two pages, where unloads freed none and the budget has ${toMiB(Math.max(0, this.#roomLeft(0)))} MiB left`);
+        throw this.#insufficientMemory(modelName, `needs room for its estimate of ${toMiB(estimatedBytes)} MiB and two pages, where unloads freed none and the budget has ${toMiB(Math.max(0, this.#roomLeft()))} MiB left`);
       }
       // Loading into room unloads freed claims it, so that concurrent loads do not count on the same room.
       const claimedBytes = allowance.intoFreedRoom ? estimatedBytes : 0;
@@ -275,7 +276,7 @@ export class ModelRegistry {
 
   #allowance(estimateBytes: number, slot: HostSlot): LoadAllowance | undefined {
     return loadAllowance({
-      roomLeftBytes: this.#roomLeft(0),
+      roomLeftBytes: this.#roomLeft(),
       reuseReserveBytes: REUSE_GROWTH_RESERVE_BYTES * this.#slots.length,
       estimateBytes,
       threads: this.#slots.length,
@@ -284,12 +285,13 @@ export class ModelRegistry {
     });
   }
 
-  /** What the budget has left for loads, counting `exceptBytes` less of the measured use (a thread being replaced). */
-  #roomLeft(exceptBytes: number): number {
+  /** What the budget has left for loads; with `ending`, as if that thread (being replaced) were gone, with all it holds and reserves. */
+  #roomLeft(ending?: HostSlot): number {
+    const slots = this.#slots.filter((slot) => slot !== ending);
     return roomLeftBytes({
       budgetBytes: this.options.budgetBytes,
-      measuredBytes: measuredModelBytes(this.#measured()) - exceptBytes,
-      garbageReserveBytes: this.#garbageAllowanceBytes * this.#slots.length,
+      measuredBytes: measuredModelBytes({ threads: this.#measured().threads.filter((_, index) => this.#slots[index] !== ending) }),
+      reservedBytes: slots.reduce((sum, slot) => sum + this.#garbageAllowanceBytes + slot.host.memory.forecastReserveBytes, 0),
       allowedToOthersBytes: this.#allowedToLoads,
     });
   }
@@ -334,10 +336,11 @@ export class ModelRegistry {
     for (const entry of [...this.#entries.values()]) {
       if (entry.host !== old.host) continue;
       // The model's memory is already counted in the old thread's, which goes: the move is allowed what a load would be
-      // without it, and if it needs more it takes it rather than leave the model behind.
+      // without that thread, and if it needs more it takes it (what its replay grew, then anything) rather than leave the
+      // model behind.
       const allowanceBytes =
         loadAllowance({
-          roomLeftBytes: this.#roomLeft(heldBytes),
+          roomLeftBytes: this.#roomLeft(old),
           reuseReserveBytes: REUSE_GROWTH_RESERVE_BYTES * this.#slots.length,
           estimateBytes: entry.estimatedBytes,
           threads: this.#slots.length - 1,
@@ -345,6 +348,7 @@ export class ModelRegistry {
           loadsUnderWay: fresh.loads.size,
         })?.bytes ?? 0;
       let outcome = await fresh.host.load(entry.modelName, entry.modelUrl, allowanceBytes);
+      if (!outcome.loaded) outcome = await fresh.host.load(entry.modelName, entry.modelUrl, outcome.grownBytes + entry.estimatedBytes + 2 * WASM_PAGE_BYTES);
       if (!outcome.loaded) outcome = await fresh.host.load(entry.modelName, entry.modelUrl, Number.MAX_SAFE_INTEGER);
       if (this.#entries.get(entry.modelName) === entry && entry.host === old.host) {
         entry.host = fresh.host;

@@ -106,6 +106,8 @@ async function replacingWithMoveHeld(t: { teardown(fn: () => Promise<void>): voi
   const registry = new ModelRegistry([await startWorker()], {
     budgetBytes: 4 * MiB,
     startHost: async () => {
+      // Only the first replacement is held; a later one (none is expected) runs as usual.
+      if (fresh) return startWorker();
       fresh = new HeldAnswers(await startWorker());
       move = fresh.holdLoad('x');
       started();
