@@ -57,7 +57,8 @@ export class ContainerWatch {
     } catch {
       return;
     }
-    if (typeof event.modelMemoryBytes === 'number') {
+    // Load and unload lines carry the measured figure; `listening` carries the budget under the same name.
+    if (typeof event.modelMemoryBytes === 'number' && event.event !== 'listening') {
       if (event.modelMemoryBytes > this.peakModelBytes) this.peakParts = { heapBytes: event.heapBytes ?? 0, wasmBytes: event.wasmBytes ?? 0 };
       this.peakModelBytes = Math.max(this.peakModelBytes, event.modelMemoryBytes);
       this.peakMeasuredBytes = Math.max(this.peakMeasuredBytes, event.modelMemoryBytes + (event.mainHeapBytes ?? 0));
