@@ -20,6 +20,7 @@ import type { Manifest } from '../pipeline/manifest.js';
 import { formatPipelineEvent, runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineEvent, PipelineResult } from '../pipeline/run-pipeline.js';
 import type { PipelineStep } from '../pipeline/report.js';
+import type { BackoffOptions } from '../pipeline/waiter.js';
 import { provisionLocalStack } from './bootstrap.js';
 import { createLocalConsole } from './console/local-console.js';
 import { startLocalAws } from './edge-server.js';
@@ -36,6 +37,14 @@ import { planStartup, readServedManifest } from './served-models.js';
  * forecast client, and keeps serving until Ctrl-C. The pipeline and the client are AWS's code
  * paths: only the SDK's environment points them here.
  */
+
+/**
+ * How local mode's pipeline polls its jobs. Local jobs take seconds, not minutes: poll often so
+ * the run does not wait on the waiter (a poll is one DescribeTrainingJob; the models are counted at
+ * most every PROGRESS_REFRESH_MS). With polls up to 1 s apart a finished job waited ≈ 0.4 s on
+ * average to be noticed.
+ */
+export const LOCAL_JOB_POLLING: BackoffOptions = { minDelayMs: 200, maxDelayMs: 400 };
 
 export const LOCAL_DEFAULTS = {
   port: 4566,
@@ -184,10 +193,7 @@ export async function runLocalPipeline(
     const result = await runPipeline({
       config,
       deps: { s3, sagemaker, runtime },
-      // Local jobs take seconds, not minutes: poll often so the run does not wait on the waiter
-      // (a poll is one DescribeTrainingJob; the models are counted at most every PROGRESS_REFRESH_MS).
-      // With polls up to 1 s apart a finished job waited ≈ 0.4 s on average to be noticed.
-      backoff: { minDelayMs: 200, maxDelayMs: 400 },
+      backoff: LOCAL_JOB_POLLING,
       onEvent: (event: PipelineEvent) => {
         if (event.type === 'step-finished') steps.set(event.step, event.seconds);
         if (options.onPipelineEvent) options.onPipelineEvent(event);

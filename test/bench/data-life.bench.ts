@@ -1,6 +1,6 @@
 /**
  * The data's life in local mode (edge server in this process, real SDK, real containers), on the
- * demo data set `npm start` seeds, with local mode's pipeline settings:
+ * demo data set `npm start` seeds, with local mode's pipeline settings and job polling:
  *
  *   npx tsx test/bench/data-life.bench.ts [--quick] [--reps 3] [--customers 1000] [--changed 10]
  *     [--nights 10] [--retention-days 3]
@@ -31,7 +31,7 @@ import { PIPELINE_ENV } from '../../runtime/config/pipeline-env.js';
 import { DATASET_HEADER, DATASET_PRESETS, DEFAULT_DATASET_OPTIONS, datasetChunks } from '../../runtime/dataset/generator.js';
 import { provisionLocalStack } from '../../runtime/local/bootstrap.js';
 import { startLocalAws } from '../../runtime/local/edge-server.js';
-import { LOCAL_DEFAULTS, localPipelineEnvironment } from '../../runtime/local/main.js';
+import { LOCAL_DEFAULTS, LOCAL_JOB_POLLING, localPipelineEnvironment } from '../../runtime/local/main.js';
 import { cleanUpBucket, retentionCutoffRunId } from '../../runtime/pipeline/cleanup.js';
 import type { RunReport } from '../../runtime/pipeline/report.js';
 import { runPipeline, type PipelineDeps } from '../../runtime/pipeline/run-pipeline.js';
@@ -141,7 +141,7 @@ async function runNight(local: Local, night: DateTime, overrides: Record<string,
     ...overrides,
   });
   const started = performance.now();
-  const { report } = await runPipeline({ config, deps: local.deps, backoff: { minDelayMs: 200, maxDelayMs: 1000 } });
+  const { report } = await runPipeline({ config, deps: local.deps, backoff: LOCAL_JOB_POLLING });
   return { seconds: (performance.now() - started) / 1000, report };
 }
 
