@@ -6,8 +6,8 @@
  * Starts local mode on DIR (a folder with published models is served at once; an empty one is
  * trained first), warms every model once, then times the CLI's batch path at `--concurrency` and,
  * as baseline on the same models, one request at a time (concurrency 1): customers per second.
- * `--quick`: 30 customers. `npm run bench` passes the folder local-mode.bench.ts just published
- * (its `--customers`, 50 with `--quick`), so this bench trains nothing there.
+ * `--quick`: 30 customers. `npm run bench` passes the folder end-to-end.bench.ts just published
+ * (50 customers with `--quick`, 1,000 without), so this bench trains nothing there.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

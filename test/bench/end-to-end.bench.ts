@@ -3,7 +3,7 @@
  * validation, gate, warming, publishing, cleanup, sample forecasts) on a fresh data folder, for
  * 1,000 and 10,000 customers of the demo data set.
  *
- *   npx tsx test/bench/end-to-end.bench.ts [--quick] [--reps 3] [--customers 1000,10000]
+ *   npx tsx test/bench/end-to-end.bench.ts [--quick] [--reps 3] [--customers 1000,10000] [--keep-data-dir DIR]
  *
  * Figures per size: wall seconds; each pipeline step's seconds as the run prints them
  * (`<step>: done in N s`); the local-mode process's own peak RSS (reported by the process at
@@ -13,17 +13,20 @@
  * every size after the first, the wall per 1,000 customers against the first size's: a ratio of
  * 1 means the run grows in proportion to the customers.
  * `--quick`: 50 customers only. The full run (10,000 customers three times) takes ~15 minutes.
+ * `--keep-data-dir DIR`: the data folder of the first size's last repetition is kept as DIR (a
+ * folder with published models; `npm run bench` serves it to local-mode and batch-forecast).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
-const { flags, values } = benchOptions({ customers: { type: 'string' } });
+const { flags, values } = benchOptions({ customers: { type: 'string' }, 'keep-data-dir': { type: 'string' } });
+const keepDataDir = values['keep-data-dir'] as string | undefined;
 const sizes = String(values.customers ?? (flags.quick ? '50' : '1000,10000')).split(',').map(Number);
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const GNU_TIME = '/usr/bin/time';
@@ -51,8 +54,10 @@ async function run(args: string[]): Promise<{ stdout: string; stderr: string; wa
   return { stdout, stderr, wall, treePeakRssMb: kb('tree-peak-rss-kb'), ownPeakRssMb: kb('own-peak-rss-kb') };
 }
 
-async function once(customers: number): Promise<Run> {
+/** One `npm start -- --once` on a fresh data folder, removed afterwards or, after a success, kept as `keepAs`. */
+async function once(customers: number, keepAs?: string): Promise<Run> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'e2e-bench-'));
+  let kept = false;
   try {
     const { stdout, wall, treePeakRssMb, ownPeakRssMb } = await run([
       '--import',
@@ -72,9 +77,13 @@ async function once(customers: number): Promise<Run> {
     const steps: Record<string, number> = {};
     for (const [, name, seconds] of stdout.matchAll(/^(\w+): done in ([\d.]+) s/gm)) steps[name as string] = Number(seconds);
     process.stderr.write(`end-to-end: ${customers} customers, ${wall.toFixed(1)} s wall (${STEPS.map((s) => `${s} ${steps[s] ?? '-'}`).join(', ')}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n`);
+    if (keepAs) {
+      await rename(dataDir, keepAs);
+      kept = true;
+    }
     return { wall, steps, treePeakRssMb, ownPeakRssMb };
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    if (!kept) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -83,7 +92,7 @@ const floor = await repeat(flags.reps, async () => (await run(['-e', '0'])).wall
 figures.push({ name: 'node -e 0 (process start floor)', unit: 's', samples: floor, better: 'lower' });
 const wallName = (customers: number) => `npm start -- --once, ${customers} customers: wall`;
 for (const [index, customers] of sizes.entries()) {
-  const runs = await repeat(flags.reps, () => once(customers));
+  const runs = await repeat(flags.reps, (rep) => once(customers, index === 0 && rep === flags.reps - 1 ? keepDataDir : undefined));
   const walls = runs.map((r) => r.wall);
   figures.push({
     name: wallName(customers),

@@ -16,6 +16,8 @@
  *      answer), target p99 ≤ 100 ms;
  *    - throughput at `--concurrency` over warm models, target ≥ 400 requests/s; HeadBucket's as baseline.
  * `--quick`: 50 customers, 100 requests per latency figure, 10 cold models, 1 s per throughput figure.
+ * `npm run bench` gives it the folder end-to-end.bench.ts published with `--skip-start` (step 1 is
+ * end-to-end's figure, timed three times there), so step 2 serves those models.
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';

@@ -30,16 +30,25 @@ const here = import.meta.dirname;
 const repo = path.resolve(here, '..', '..');
 const only = values.only?.split(',').map((s) => s.trim());
 /**
- * local-mode's timed `npm start -- --once` publishes models into a data folder; batch-forecast then
- * serves that folder instead of training its own (one local pipeline run fewer, ≈ 6 s of a quick
- * run), so local-mode runs first and both get the same `--data-dir`.
+ * One published data folder for the benches that only serve models: end-to-end keeps the folder
+ * of its first size's last `npm start -- --once` (without end-to-end, local-mode's own start
+ * writes it), and local-mode and batch-forecast serve it instead of each training their own
+ * (two local pipeline runs fewer, ≈ 15 s of a quick run). So these run first, in this order.
  */
-const PUBLISHES = 'local-mode.bench.ts';
-const SERVES_PUBLISHED = 'batch-forecast.bench.ts';
+const PUBLISH_ARGS: Record<string, (dir: string) => string[]> = {
+  'end-to-end.bench.ts': (dir) => ['--keep-data-dir', dir],
+  'local-mode.bench.ts': (dir) => ['--data-dir', dir],
+};
+const SERVE_ARGS: Record<string, (dir: string) => string[]> = {
+  'local-mode.bench.ts': (dir) => ['--data-dir', dir, '--skip-start'],
+  'batch-forecast.bench.ts': (dir) => ['--data-dir', dir],
+};
+const SHARING_ORDER = ['end-to-end.bench.ts', 'local-mode.bench.ts', 'batch-forecast.bench.ts'];
+const rank = (name: string) => (SHARING_ORDER.includes(name) ? SHARING_ORDER.indexOf(name) : SHARING_ORDER.length);
 const files = (await readdir(here))
   .filter((name) => name.endsWith('.bench.ts'))
   .filter((name) => !only || only.includes(name.replace(/\.bench\.ts$/, '')))
-  .sort((a, b) => Number(b === PUBLISHES) - Number(a === PUBLISHES) || a.localeCompare(b));
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 
 /**
  * CPU seconds used so far by this process's finished children and their waited-for descendants
@@ -83,7 +92,12 @@ function runOne(file: string, reportFile: string, extraArgs: readonly string[]):
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'bench-run-'));
 const outcomes: Outcome[] = [];
 const started = new Date();
-const published = files.includes(PUBLISHES) && files.includes(SERVES_PUBLISHED) ? path.join(scratch, 'published') : undefined;
+const publisher = files.find((file) => file in PUBLISH_ARGS);
+const servers = files.filter((file) => file !== publisher && file in SERVE_ARGS);
+const published = path.join(scratch, 'published');
+/** Extra arguments of `file`: where it publishes or finds the shared folder, if it takes part. */
+const sharingArgs = (file: string): string[] =>
+  !publisher || servers.length === 0 ? [] : file === publisher ? PUBLISH_ARGS[file]!(published) : servers.includes(file) ? SERVE_ARGS[file]!(published) : [];
 try {
   for (const file of files) {
     console.log(`\n=== ${file} (load average ${loadAverage()})`);
@@ -91,8 +105,7 @@ try {
     const loadBefore = loadAverage();
     const cpuBefore = await childrenCpuSeconds();
     const t0 = performance.now();
-    const shared = published && (file === PUBLISHES || file === SERVES_PUBLISHED) ? ['--data-dir', published] : [];
-    const { code, stderrTail } = await runOne(file, reportFile, shared);
+    const { code, stderrTail } = await runOne(file, reportFile, sharingArgs(file));
     const cpuAfter = await childrenCpuSeconds();
     const outcome: Outcome = { file, seconds: (performance.now() - t0) / 1000, loadBefore, loadAfter: loadAverage() };
     if (cpuBefore !== undefined && cpuAfter !== undefined) outcome.cpuSeconds = cpuAfter - cpuBefore;
