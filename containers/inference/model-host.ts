@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorkerBeside } from '../shared/start-worker.js';
+import { stopWorker } from '../shared/worker-stop.js';
 import { ERROR_CODES, InferenceError, type InferenceErrorCode } from './errors.js';
 import type { ThreadMemory } from './memory-budget.js';
 import { ModelShard, type LoadOutcome, type ReplayOptions } from './model-shard.js';
@@ -198,6 +199,6 @@ export class WorkerModelHost implements ModelHost {
 
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
-    await this.worker.terminate();
+    await stopWorker(this.worker);
   }
 }

@@ -1,4 +1,5 @@
 import { startWorkerBeside } from '../shared/start-worker.js';
+import { stopWorker } from '../shared/worker-stop.js';
 import { readRawFiles } from './read-phase.js';
 import type { ReadResult, ReadTask } from './read-phase.js';
 import { writeCustomerFiles } from './write-phase.js';
@@ -49,7 +50,7 @@ export class WorkerRunner implements TaskRunner {
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await stopWorker(this.worker);
   }
 
   private run(request: WorkerRequest, progress: (count: number) => void): Promise<unknown> {

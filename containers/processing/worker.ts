@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { serveUntilStopped } from '../shared/worker-stop.js';
 import { readRawFiles } from './read-phase.js';
 import type { ReadResult, ReadTask } from './read-phase.js';
 import { writeCustomerFiles } from './write-phase.js';
@@ -16,7 +17,7 @@ export type WorkerReply =
 const port = parentPort;
 if (port) {
   const progress = (count: number) => port.postMessage({ kind: 'progress', count } satisfies WorkerReply);
-  port.on('message', (request: WorkerRequest) => {
+  serveUntilStopped(port, (request: WorkerRequest) => {
     const work = request.kind === 'read' ? readRawFiles(request.task, progress) : writeCustomerFiles(request.task, progress);
     work.then(
       (result) => port.postMessage({ kind: 'done', result } satisfies WorkerReply),

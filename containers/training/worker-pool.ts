@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { ModelMetrics } from '../shared/model-artifact.js';
 import { startWorkerBeside } from '../shared/start-worker.js';
+import { stopWorker } from '../shared/worker-stop.js';
 import type { TrainingSettings } from './hyperparameters.js';
 import type { CustomerTask } from './train-customer.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -100,17 +101,20 @@ export async function trainInWorkers(tasks: readonly CustomerTask[], settings: T
   const slot = async () => {
     while (queue.length > 0 && !options.signal.aborted) {
       const worker = await startWorker(settings);
+      let dead = false;
       try {
         for (let stanCustomers = 0; stanCustomers < settings.customersPerWorker && !options.signal.aborted; ) {
           const task = queue.shift();
           if (!task) break;
-          const { outcome, dead, stan } = await runOnWorker(worker, task, timeoutMs, options);
-          options.onOutcome(outcome);
+          const ran = await runOnWorker(worker, task, timeoutMs, options);
+          options.onOutcome(ran.outcome);
+          dead = ran.dead;
           if (dead) break;
-          if (stan) stanCustomers++;
+          if (ran.stan) stanCustomers++;
         }
       } finally {
-        await worker.terminate();
+        // A crashed or overrunning thread is ended at once; a healthy one ends on its own.
+        await (dead ? worker.terminate() : stopWorker(worker));
       }
     }
   };

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initProphet } from '../shared/prophet.js';
+import { serveUntilStopped } from '../shared/worker-stop.js';
 import type { TrainingSettings } from './hyperparameters.js';
 import { trainCustomer } from './train-customer.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -13,7 +14,7 @@ const settings = workerData as TrainingSettings;
 await initProphet();
 port.postMessage({ type: 'ready' } satisfies WorkerReply);
 
-port.on('message', (request: WorkerRequest) => {
+serveUntilStopped(port, (request: WorkerRequest) => {
   const started = performance.now();
   trainCustomer(request.task, settings).then(
     ({ doc, stanFits }) =>

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startWorkerBeside } from '../../containers/shared/start-worker.js';
+import { stopWorker } from '../../containers/shared/worker-stop.js';
 import { checkModelBytes, type ModelCheck, type ModelCheckRequest } from './model-check.js';
 import type { ModelCheckMessage, ModelCheckReply } from './model-check-worker.js';
 
@@ -61,6 +62,6 @@ class ModelCheckPool implements ModelChecker {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#workers.map(({ worker }) => worker.terminate()));
+    await Promise.all(this.#workers.map(({ worker }) => stopWorker(worker)));
   }
 }

@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { serveUntilStopped } from '../../containers/shared/worker-stop.js';
 import { checkModelBytes, type ModelCheck, type ModelCheckRequest } from './model-check.js';
 
 /** The messages between validation and its model-check worker threads. */
@@ -12,7 +13,7 @@ export type ModelCheckReply = { readonly id: number; readonly check: ModelCheck 
 
 const port = parentPort;
 if (port) {
-  port.on('message', (message: ModelCheckMessage) => {
+  serveUntilStopped(port, (message: ModelCheckMessage) => {
     checkModelBytes(message.bytes, message.request).then(
       (check) => port.postMessage({ id: message.id, check } satisfies ModelCheckReply),
       // checkModelBytes reports a bad model as a ModelCheck; what reaches here is a fault of the worker itself.
