@@ -8,7 +8,7 @@
  *
  *   npx tsx test/bench/processing.bench.ts [--quick] [--reps 3] [--customers 27400] [--days 365] [--keep] [--dist DIR | --source]
  *
- * `--quick`: 1,370 customers (500,000 rows).
+ * `--quick`: 685 customers (250,000 rows).
  *
  * The container runs compiled, as local mode and the image run it (`DIR/containers/processing/main.js`;
  * by default local mode's compile, container-build.ts; `--dist DIR` names another); `--source` runs
@@ -210,7 +210,7 @@ const dist = values.child || values.source ? (values.dist as string | undefined)
 if (values.child) {
   await child(values.child as string, dist);
 } else {
-  const customers = Number(values.customers ?? (flags.quick ? 1370 : 27400));
+  const customers = Number(values.customers ?? (flags.quick ? 685 : 27400));
   const days = Number(values.days);
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'processing-bench-'));
   try {

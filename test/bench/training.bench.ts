@@ -12,7 +12,7 @@
  * evaluation, the refit and the archive; R's side is one fit. On the noisy files it also compares
  * each model's 60-day forecast with R prophet's (share of the series mean) and both with the truth
  * the generator continues. Without Rscript the R figures are skipped and the notes say so.
- * `--quick`: 60 customers, optimizer=stan on 6 of them, R prophet on 5.
+ * `--quick`: 60 customers, optimizer=stan on 2 of them, R prophet on 5.
  */
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -34,7 +34,7 @@ const { flags, values } = benchOptions({
   r: { type: 'string' },
 });
 const CUSTOMERS = Number(values.customers ?? (flags.quick ? 60 : 1000));
-const STAN_CUSTOMERS = Math.min(CUSTOMERS, Number(values.stan ?? (flags.quick ? 6 : 200)));
+const STAN_CUSTOMERS = Math.min(CUSTOMERS, Number(values.stan ?? (flags.quick ? 2 : 200)));
 const R_CUSTOMERS = Math.min(CUSTOMERS, Number(values.r ?? (flags.quick ? 5 : 150)));
 const HORIZON = 60;
 const repo = path.resolve(import.meta.dirname, '..', '..');
