@@ -19,7 +19,7 @@ import type { DatasetPreset } from '../dataset/generator.js';
 import type { Manifest } from '../pipeline/manifest.js';
 import { formatPipelineEvent, runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineEvent, PipelineResult } from '../pipeline/run-pipeline.js';
-import type { PipelineStep } from '../pipeline/report.js';
+import { PIPELINE_STEPS, type PipelineStep } from '../pipeline/report.js';
 import type { BackoffOptions } from '../pipeline/waiter.js';
 import { provisionLocalStack } from './bootstrap.js';
 import { createLocalConsole } from './console/local-console.js';
@@ -91,12 +91,8 @@ export interface LocalModeOptions {
   readonly localAws?: Omit<LocalAwsOptions, 'dataDir' | 'port'>;
 }
 
-export interface StepTimings {
-  readonly processing: number;
-  readonly training: number;
-  /** Validation plus writing the manifests. */
-  readonly publishing: number;
-}
+/** Seconds of each pipeline step that ran, in the order the pipeline runs them. */
+export type StepTimings = Partial<Record<PipelineStep, number>>;
 
 export interface LocalModeRun {
   readonly endpointUrl: string;
@@ -189,22 +185,17 @@ export async function runLocalPipeline(
   const runtime = new SageMakerRuntimeClient({});
   try {
     const config = readPipelineConfig({ ...process.env, ...localPipelineEnvironment(options) });
-    const steps = new Map<PipelineStep, number>();
+    const timings: StepTimings = {};
     const result = await runPipeline({
       config,
       deps: { s3, sagemaker, runtime },
       backoff: LOCAL_JOB_POLLING,
       onEvent: (event: PipelineEvent) => {
-        if (event.type === 'step-finished') steps.set(event.step, event.seconds);
+        if (event.type === 'step-finished') timings[event.step] = event.seconds;
         if (options.onPipelineEvent) options.onPipelineEvent(event);
         else options.log(formatPipelineEvent(event));
       },
     });
-    const timings = {
-      processing: steps.get('processing') ?? 0,
-      training: steps.get('training') ?? 0,
-      publishing: (steps.get('validation') ?? 0) + (steps.get('publishing') ?? 0),
-    };
     return { result, timings };
   } finally {
     s3.destroy();
@@ -421,10 +412,8 @@ async function startAndServe(
     if (run.pipeline) {
       const { result, timings } = run.pipeline;
       say(`manifest  ${manifestUri}: run ${result.runId}, ${customers} customers (${result.publishOutcome})`);
-      say(
-        `timing    processing ${timings.processing.toFixed(1)} s, training ${timings.training.toFixed(1)} s, ` +
-          `publishing ${timings.publishing.toFixed(1)} s; total ${((Date.now() - started) / 1000).toFixed(1)} s wall`,
-      );
+      const steps = PIPELINE_STEPS.flatMap((step) => (timings[step] === undefined ? [] : [`${step} ${timings[step].toFixed(1)} s`]));
+      say(`timing    ${steps.join(', ')}; total ${((Date.now() - started) / 1000).toFixed(1)} s wall`);
     } else {
       say(`manifest  ${manifestUri}: run ${run.manifest.runId}, ${customers} customers, published ${run.manifest.publishedAt}`);
       say(`          served as published, no retraining (--retrain retrains now)`);

@@ -85,7 +85,7 @@ test.serial('npm start -- --once on a fresh folder: demo data, a quiet console, 
   t.regex(stdout, /^bucket {4}s3:\/\/forecast-local$/m);
   t.regex(stdout, /^endpoint {2}forecast-local \(http:\/\/127\.0\.0\.1:\d+\)$/m);
   t.regex(stdout, new RegExp(`^manifest  s3://forecast-local/manifests/current\\.json: run ${runId}, 4 customers \\(published\\)$`, 'm'));
-  t.regex(stdout, /^timing {4}processing \d+\.\d s, training \d+\.\d s, publishing \d+\.\d s; total \d+\.\d s wall$/m);
+  t.regex(stdout, /^timing {4}processing \d+\.\d s, training \d+\.\d s, validation \d+\.\d s, gate \d+\.\d s, warming \d+\.\d s, publishing \d+\.\d s, cleanup \d+\.\d s; total \d+\.\d s wall$/m);
   t.regex(stdout, new RegExp(`^customer 0, model ${runId}/0\\.tar\\.gz \\(run ${runId}\\), 7 days$`, 'm'));
   t.regex(stdout, /npm run forecast -- --customer 0 --period 7/);
   t.regex(stdout, new RegExp(`aws sagemaker-runtime invoke-endpoint --endpoint-name forecast-local --target-model ${runId}/0\\.tar\\.gz`));
