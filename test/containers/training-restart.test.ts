@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -105,4 +105,27 @@ test('SIGTERM stops taking customers, finishes the ones in flight and exits prom
   t.is(names.length, summary.customers.trained, `one complete archive per trained customer: ${names.join(', ')}`);
   for (const name of names) await t.notThrowsAsync(readModelArchive(path.join(paths.checkpoints, name)));
   await t.throwsAsync(readFile(paths.failure), { code: 'ENOENT' }, 'a stopped job is not a failed one');
+});
+
+test('checkpoints a host crash can leave (empty, truncated) are retrained, the others resumed', async (t) => {
+  t.timeout(240_000, 'two container runs; slow only on a crowded machine');
+  const base = await mkdtemp(path.join(os.tmpdir(), 'training-torn-'));
+  t.teardown(() => rm(base, { recursive: true, force: true }));
+  await writeTrainingChannel(base, { customers: 6, days: 120, weekly: 0.1, noise: 0.05 }, { holdout_days: '7' });
+  const paths = sagemakerPaths(base);
+  const first = startTraining(base);
+  t.like(await first.exit, { code: 0 }, first.stderr());
+  // Archives are renamed into place without fsync: after a host crash a renamed file may hold
+  // nothing or only its first blocks.
+  const [empty, truncated] = await finishedCheckpoints(paths.checkpoints);
+  await truncate(path.join(paths.checkpoints, empty!), 0);
+  await truncate(path.join(paths.checkpoints, truncated!), Math.floor((await stat(path.join(paths.checkpoints, truncated!))).size / 2));
+
+  const second = startTraining(base);
+  t.like(await second.exit, { code: 0 }, second.stderr());
+  t.regex(second.stderr(), new RegExp(`retraining ${empty!.replace('.tar.gz', '')}: its checkpoint cannot be reused`));
+  t.regex(second.stderr(), new RegExp(`retraining ${truncated!.replace('.tar.gz', '')}: its checkpoint cannot be reused`));
+  const summary = JSON.parse(await readFile(path.join(paths.model, 'summary-algo-1.json'), 'utf8')) as HostSummary;
+  t.like(summary.customers, { total: 6, trained: 2, resumed: 4, failed: 0 });
+  for (const name of await finishedCheckpoints(paths.checkpoints)) await t.notThrowsAsync(readModelArchive(path.join(paths.checkpoints, name)));
 });
