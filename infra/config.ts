@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_PATTERN } from '../runtime/config/metric-names.js';
 import { DEFAULT_DROP_AFTER_DAYS, DEFAULT_NONCURRENT_VERSION_DAYS, DEFAULT_RETENTION_DAYS, MAX_DATA_LIFE_DAYS } from '../runtime/config/data-life.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS } from '../runtime/config/sagemaker-limits.js';
+import { TRAINING_CUSTOMERS_PER_INSTANCE } from '../runtime/config/training-capacity.js';
 import { parsePublishingRules, PUBLISHING_RULE_KEYS, type PublishingRules } from '../runtime/config/publishing-rules.js';
 
 /**
@@ -32,6 +33,7 @@ export interface StackConfig {
   readonly training: {
     readonly instanceType: string;
     readonly instanceCount: number;
+    readonly customersPerInstance: number;
     readonly spot: boolean;
     readonly maxRuntimeSeconds: number;
     readonly hyperparameters: Readonly<Record<string, string>>;
@@ -83,6 +85,7 @@ export const CONFIG_KEYS = [
   'processingInstanceCount',
   'trainingInstanceType',
   'trainingInstanceCount',
+  'trainingCustomersPerInstance',
   'trainingSpot',
   'trainingMaxRuntimeSeconds',
   'hyperparameters',
@@ -121,6 +124,7 @@ export const CONFIG_DEFAULTS = {
   processingInstanceCount: 1,
   trainingInstanceType: 'ml.c5.xlarge',
   trainingInstanceCount: 2,
+  trainingCustomersPerInstance: TRAINING_CUSTOMERS_PER_INSTANCE.default,
   trainingSpot: true,
   trainingMaxRuntimeSeconds: 4 * 3600,
   pipelineCpu: 512,
@@ -212,6 +216,7 @@ export function parseStackConfig(
   const processingInstanceCount = r.integer('processingInstanceCount', 1, 1);
   const trainingInstanceType = r.instanceType('trainingInstanceType');
   const trainingInstanceCount = r.integer('trainingInstanceCount', 1, 100);
+  const trainingCustomersPerInstance = r.integer('trainingCustomersPerInstance', TRAINING_CUSTOMERS_PER_INSTANCE.min, TRAINING_CUSTOMERS_PER_INSTANCE.max);
   const trainingSpot = r.boolean('trainingSpot');
   const trainingMaxRuntimeSeconds = r.integer('trainingMaxRuntimeSeconds', 60, MAX_TRAINING_RUNTIME_SECONDS);
   const hyperparameters = r.stringMap('hyperparameters', MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_HYPERPARAMETER_LENGTH);
@@ -291,6 +296,7 @@ export function parseStackConfig(
     training: {
       instanceType: trainingInstanceType,
       instanceCount: trainingInstanceCount,
+      customersPerInstance: trainingCustomersPerInstance,
       spot: trainingSpot,
       maxRuntimeSeconds: trainingMaxRuntimeSeconds,
       hyperparameters,

@@ -88,6 +88,7 @@ export function forecastFleet(config: StackConfig = loadStackConfig()): StackOut
     processingInstanceCount: String(config.processing.instanceCount),
     trainingInstanceType: config.training.instanceType,
     trainingInstanceCount: String(config.training.instanceCount),
+    trainingCustomersPerInstance: String(config.training.customersPerInstance),
     trainingSpot: String(config.training.spot),
     trainingMaxRuntimeSeconds: String(config.training.maxRuntimeSeconds),
     hyperparameters: JSON.stringify(config.training.hyperparameters),

@@ -5,6 +5,7 @@ import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_PATTERN, METRICS_STACK_PAT
 import { DEFAULT_DROP_AFTER_DAYS, DEFAULT_RETENTION_DAYS, MAX_DATA_LIFE_DAYS } from './data-life.js';
 import { PIPELINE_ENV, type PipelineEnvKey } from './pipeline-env.js';
 import { parsePublishingRules, type PublishingRules } from './publishing-rules.js';
+import { TRAINING_CUSTOMERS_PER_INSTANCE } from './training-capacity.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS, SAGEMAKER_NAME_PATTERN } from './sagemaker-limits.js';
 
 /**
@@ -27,7 +28,9 @@ export interface PipelineConfig {
   readonly training: {
     readonly image: string;
     readonly instanceType: string;
+    /** Most instances a job asks for; the night's customers decide how many it does (`training-capacity.ts`). */
     readonly instanceCount: number;
+    readonly customersPerInstance: number;
     readonly spot: boolean;
     readonly maxRuntimeSeconds: number;
     /** String hyperparameters as the training job receives them. */
@@ -114,6 +117,8 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
   // Processing groups rows by customer across every raw file, so one instance must see all of them.
   const processingInstanceCount = reader.integer('processingInstanceCount', PIPELINE_CONFIG_DEFAULTS.processingInstanceCount, 1, 1);
   const trainingInstanceCount = reader.integer('trainingInstanceCount', PIPELINE_CONFIG_DEFAULTS.trainingInstanceCount, 1, 100);
+  const { default: perInstance, min: minPerInstance, max: maxPerInstance } = TRAINING_CUSTOMERS_PER_INSTANCE;
+  const customersPerInstance = reader.integer('trainingCustomersPerInstance', perInstance, minPerInstance, maxPerInstance);
   const spot = reader.boolean('trainingSpot', PIPELINE_CONFIG_DEFAULTS.trainingSpot);
   const maxRuntimeSeconds = reader.integer(
     'trainingMaxRuntimeSeconds',
@@ -166,6 +171,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
       image: trainingImage,
       instanceType: trainingInstanceType,
       instanceCount: trainingInstanceCount,
+      customersPerInstance,
       spot,
       maxRuntimeSeconds,
       hyperparameters: Object.freeze(hyperparameters),

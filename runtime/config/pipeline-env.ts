@@ -17,7 +17,10 @@ export const PIPELINE_ENV = {
   processingInstanceType: 'FORECAST_PROCESSING_INSTANCE_TYPE',
   processingInstanceCount: 'FORECAST_PROCESSING_INSTANCE_COUNT',
   trainingInstanceType: 'FORECAST_TRAINING_INSTANCE_TYPE',
+  /** Most training instances a night may start (default 2). */
   trainingInstanceCount: 'FORECAST_TRAINING_INSTANCE_COUNT',
+  /** Customers per training instance before another one is started (default 500; `training-capacity.ts`). */
+  trainingCustomersPerInstance: 'FORECAST_TRAINING_CUSTOMERS_PER_INSTANCE',
   /** `true` runs training on managed spot capacity. */
   trainingSpot: 'FORECAST_TRAINING_SPOT',
   trainingMaxRuntimeSeconds: 'FORECAST_TRAINING_MAX_RUNTIME_SECONDS',

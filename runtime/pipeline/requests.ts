@@ -14,6 +14,7 @@ import {
   trainingOutputPrefix,
 } from './bucket-layout.js';
 import { jobName } from './run-id.js';
+import { trainingInstanceCount } from '../config/training-capacity.js';
 import { MAX_HYPERPARAMETERS, MAX_HYPERPARAMETER_LENGTH, MAX_TRAINING_RUNTIME_SECONDS } from '../config/sagemaker-limits.js';
 
 /**
@@ -84,8 +85,8 @@ export function buildProcessingJobRequest(config: PipelineConfig, runId: string,
 }
 
 /**
- * `customersToTrain` caps the instance count: with ShardedByS3Key an instance beyond the number of
- * objects in the channel would get no customer at all.
+ * `customersToTrain` decides the instance count (`trainingInstanceCount`): instances are billed and
+ * slow to start, so a night with few customers to train asks for few, up to the configured count.
  */
 export function buildTrainingJobRequest(config: PipelineConfig, runId: string, attempt = 1, customersToTrain = Infinity): CreateTrainingJobRequest {
   const { bucket, training } = config;
@@ -124,7 +125,7 @@ export function buildTrainingJobRequest(config: PipelineConfig, runId: string, a
     OutputDataConfig: { S3OutputPath: s3Uri(bucket, trainingOutputPrefix(runId)) },
     ResourceConfig: {
       InstanceType: training.instanceType as TrainingInstanceType,
-      InstanceCount: Math.max(1, Math.min(training.instanceCount, customersToTrain)),
+      InstanceCount: trainingInstanceCount(training.instanceCount, customersToTrain, training.customersPerInstance),
       VolumeSizeInGB: TRAINING_VOLUME_GB,
     },
     StoppingCondition: training.spot ? { MaxRuntimeInSeconds: maxRuntime, MaxWaitTimeInSeconds: maxWait } : { MaxRuntimeInSeconds: maxRuntime },

@@ -28,6 +28,7 @@ test('defaults: ml.c5.xlarge endpoint with autoscaling, spot training, nightly a
     scaleOutCooldownSeconds: 120,
   });
   t.true(config.training.spot);
+  t.is(config.training.customersPerInstance, 500);
   t.is(config.schedule.expression, CONFIG_DEFAULTS.scheduleCron);
   t.is(config.schedule.timezone, 'UTC');
   t.is(config.alarmEmail, undefined);
@@ -40,6 +41,7 @@ test('values are parsed from the strings Pulumi stores, objects included', (t) =
     endpointInstanceCount: '3',
     autoscalingEnabled: 'false',
     trainingSpot: 'false',
+    trainingCustomersPerInstance: '2000',
     hyperparameters: '{"holdout_days": 28, "weekly": true}',
     tags: '{"team": "forecasting"}',
     alarmEmail: 'oncall@example.com',
@@ -47,6 +49,7 @@ test('values are parsed from the strings Pulumi stores, objects included', (t) =
   t.is(config.endpoint.instanceCount, 3);
   t.is(config.autoscaling, undefined);
   t.false(config.training.spot);
+  t.is(config.training.customersPerInstance, 2000);
   t.deepEqual(config.training.hyperparameters, { holdout_days: '28', weekly: 'true' });
   t.deepEqual(config.tags, { team: 'forecasting' });
   t.is(config.alarmEmail, 'oncall@example.com');
@@ -58,6 +61,7 @@ test('each bad value is reported with its key, what it was and what is expected'
     [{ endpointInstanceCount: '0' }, /^\[forecast-fleet:endpointInstanceCount\] is "0"; expected an integer from 1 to 100$/],
     [{ endpointInstanceCount: 'two' }, /^\[forecast-fleet:endpointInstanceCount\] is "two"/],
     [{ processingInstanceCount: '2' }, /^\[forecast-fleet:processingInstanceCount\] is "2"; expected 1$/],
+    [{ trainingCustomersPerInstance: '0' }, /^\[forecast-fleet:trainingCustomersPerInstance\] is "0"; expected an integer from 1 to 1000000$/],
     [{ trainingSpot: 'yes' }, /^\[forecast-fleet:trainingSpot\] is "yes"; expected true or false$/],
     [{ scheduleCron: '0 2 * * *' }, /^\[forecast-fleet:scheduleCron\] is "0 2 \* \* \*"; expected cron\(minutes hours/],
     [{ scheduleCron: 'cron(0 2 * * * *)' }, /exactly one of day-of-month and day-of-week must be "\?"/],

@@ -23,11 +23,12 @@ test('a prod-like stack has a fixed fleet: no autoscaling resources, two ml.c5.x
   t.is(one(plan, 'aws:sagemaker/endpoint:Endpoint').inputs['name'], 'forecast-fleet-prod');
 });
 
-test('training runs on demand (spot off) with the stack\'s instance type and count', (t) => {
+test('training runs on demand (spot off) with the stack\'s instance type, count and customers per instance', (t) => {
   const config = readPipelineConfig({ ...taskEnvironment(), FORECAST_SCHEDULED_TIME: '2026-11-26T06:30:00Z' });
   t.false(config.training.spot);
   t.is(config.training.instanceType, 'ml.c5.2xlarge');
   t.is(config.training.instanceCount, 4);
+  t.is(config.training.customersPerInstance, 1000);
   t.is(config.training.maxRuntimeSeconds, 21600);
   t.is(config.processing.instanceType, 'ml.m5.xlarge');
   t.is(config.jobNamePrefix, 'forecast-fleet-prod');

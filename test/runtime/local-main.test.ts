@@ -99,7 +99,7 @@ test.serial('npm start -- --once on a fresh folder: demo data, a quiet console, 
   t.true(stdout.includes(`logs      ${logDir}${path.sep} `), 'the console names the log folder');
   const logs = await readdir(logDir);
   t.true(logs.includes(`forecast-${runId}-process.log`) && logs.includes(`forecast-${runId}-train.log`) && logs.includes('forecast-local.log'), logs.join(', '));
-  t.regex(await readFile(path.join(logDir, `forecast-${runId}-train.log`), 'utf8'), /\[forecast-20261120-0200-train\/algo-1\] \[train algo-1\] succeeded: 2 trained/);
+  t.regex(await readFile(path.join(logDir, `forecast-${runId}-train.log`), 'utf8'), /\[forecast-20261120-0200-train\/algo-1\] \[train algo-1\] succeeded: 4 trained/);
   t.regex(await readFile(path.join(logDir, `forecast-${runId}-process.log`), 'utf8'), /processing: wrote 4 customer files/);
   t.regex(await readFile(path.join(logDir, 'forecast-local.log'), 'utf8'), /\[forecast-local\/model\] \{"time":.*"event":"model-loaded"/);
 

@@ -16,6 +16,7 @@ test('defaults fill everything optional', (t) => {
   t.is(config.rawPrefix, 'raw/');
   t.is(config.jobNamePrefix, 'forecast');
   t.is(config.training.instanceCount, 2);
+  t.is(config.training.customersPerInstance, 500);
   t.false(config.training.spot);
   t.deepEqual(config.training.hyperparameters, {});
   t.is(config.scheduleTimezone, 'UTC');
@@ -30,6 +31,7 @@ test('every variable is read and typed', (t) => {
     [PIPELINE_ENV.jobNamePrefix]: 'fc-dev',
     [PIPELINE_ENV.trainingInstanceType]: 'ml.c5.2xlarge',
     [PIPELINE_ENV.trainingInstanceCount]: '4',
+    [PIPELINE_ENV.trainingCustomersPerInstance]: '2000',
     [PIPELINE_ENV.trainingSpot]: 'true',
     [PIPELINE_ENV.trainingMaxRuntimeSeconds]: '7200',
     [PIPELINE_ENV.hyperparameters]: '{"holdout_days": 28, "seasonality_mode": "additive", "weekly_seasonality": true}',
@@ -40,6 +42,7 @@ test('every variable is read and typed', (t) => {
   t.is(config.jobNamePrefix, 'fc-dev');
   t.is(config.training.instanceType, 'ml.c5.2xlarge');
   t.is(config.training.instanceCount, 4);
+  t.is(config.training.customersPerInstance, 2000);
   t.true(config.training.spot);
   t.is(config.training.maxRuntimeSeconds, 7200);
   t.deepEqual(config.training.hyperparameters, { holdout_days: '28', seasonality_mode: 'additive', weekly_seasonality: 'true' });
@@ -55,6 +58,7 @@ test('all problems are reported at once, each naming its variable', (t) => {
         [PIPELINE_ENV.bucket]: 'Not_A_Bucket',
         [PIPELINE_ENV.sagemakerRoleArn]: undefined,
         [PIPELINE_ENV.trainingInstanceCount]: 'two',
+        [PIPELINE_ENV.trainingCustomersPerInstance]: '0',
         [PIPELINE_ENV.trainingSpot]: 'yes',
         [PIPELINE_ENV.hyperparameters]: '{"growth": {"nested": 1}}',
         [PIPELINE_ENV.scheduleTimezone]: 'Mars/Olympus',
@@ -63,10 +67,11 @@ test('all problems are reported at once, each naming its variable', (t) => {
       }),
     { instanceOf: PipelineConfigError },
   );
-  t.is(error.problems.length, 8);
+  t.is(error.problems.length, 9);
   t.regex(error.message, /FORECAST_BUCKET is "Not_A_Bucket"; expected an S3 bucket name/);
   t.regex(error.message, /FORECAST_SAGEMAKER_ROLE_ARN is not set/);
   t.regex(error.message, /FORECAST_TRAINING_INSTANCE_COUNT is "two"; expected an integer from 1 to 100/);
+  t.regex(error.message, /FORECAST_TRAINING_CUSTOMERS_PER_INSTANCE is "0"; expected an integer from 1 to 1000000/);
   t.regex(error.message, /FORECAST_TRAINING_SPOT is "yes"; expected true or false/);
   t.regex(error.message, /FORECAST_HYPERPARAMETERS\.growth is \{"nested":1\}/);
   t.regex(error.message, /FORECAST_SCHEDULE_TIMEZONE is "Mars\/Olympus"/);

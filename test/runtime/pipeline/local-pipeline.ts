@@ -76,6 +76,8 @@ export async function startLocalPipeline(t: ExecutionContext, options: { checkpo
     [PIPELINE_ENV.trainingImage]: LOCAL_IMAGES.training,
     [PIPELINE_ENV.endpointName]: TEST_ENDPOINT,
     [PIPELINE_ENV.trainingInstanceCount]: '2',
+    // Tests train a handful of customers and still shard them over both instances.
+    [PIPELINE_ENV.trainingCustomersPerInstance]: '1',
     [PIPELINE_ENV.hyperparameters]: JSON.stringify(FAST_HYPERPARAMETERS),
     [PIPELINE_ENV.scheduleTimezone]: 'Europe/Paris',
     // Metric records to a file, as local mode keeps them, rather than into the test's output.

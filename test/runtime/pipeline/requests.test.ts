@@ -64,7 +64,15 @@ test('training shards the customers listed in the run channel manifest over N in
   t.throws(() => buildTrainingChannelManifest('forecast-dev', runId, []), { message: /lists no customer/ });
   t.is(request.InputDataConfig?.[0]?.ChannelName, 'train');
   t.is(request.ResourceConfig?.InstanceCount, 3);
-  t.is(buildTrainingJobRequest(readPipelineConfig(env), runId, 1, 2).ResourceConfig?.InstanceCount, 2, 'no instance is left without a customer');
+  const config = readPipelineConfig(env);
+  const instancesFor = (customers: number, perInstance?: string) =>
+    buildTrainingJobRequest(perInstance === undefined ? config : readPipelineConfig({ ...env, [PIPELINE_ENV.trainingCustomersPerInstance]: perInstance }), runId, 1, customers)
+      .ResourceConfig?.InstanceCount;
+  t.is(instancesFor(20), 1, 'a night of a few customers starts one instance, not the configured three');
+  t.is(instancesFor(1000), 2);
+  t.is(instancesFor(5000), 3);
+  t.is(instancesFor(2, '1'), 2, 'no instance is left without a customer');
+  t.is(instancesFor(6, '2'), 3);
   t.deepEqual(request.CheckpointConfig, { S3Uri: 's3://forecast-dev/models/20261126-0200/', LocalPath: '/opt/ml/checkpoints' });
   t.is(request.OutputDataConfig?.S3OutputPath, 's3://forecast-dev/runs/20261126-0200/training-output/');
   t.deepEqual(request.HyperParameters, { holdout_days: '28', run_id: runId });

@@ -84,6 +84,7 @@ test.serial('end to end on 2 instances, then a second night publishes new model 
     [PIPELINE_ENV.trainingImage]: 'forecast-fleet/training:local',
     [PIPELINE_ENV.endpointName]: local.endpointName,
     [PIPELINE_ENV.trainingInstanceCount]: '2',
+    [PIPELINE_ENV.trainingCustomersPerInstance]: '1',
     [PIPELINE_ENV.hyperparameters]: JSON.stringify({ ...FAST_HYPERPARAMETERS, max_failed_fraction: '0.5' }),
     [PIPELINE_ENV.scheduleTimezone]: 'Europe/Paris',
     [PIPELINE_ENV.scheduledTime]: SECOND_NIGHT,
