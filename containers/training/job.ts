@@ -8,6 +8,7 @@ import type { TrainingSettings } from './hyperparameters.js';
 import { ProgressReporter } from './progress.js';
 import type { CustomerTask } from './train-customer.js';
 import { trainInWorkers } from './worker-pool.js';
+import { workerThreadCount } from './worker-threads.js';
 import type { CustomerOutcome } from './worker-pool.js';
 
 /**
@@ -258,7 +259,7 @@ export async function runTrainingJob(paths: SagemakerPaths, options: TrainingJob
     },
     timing: {
       wallSeconds,
-      workers: Math.min(settings.workers, Math.max(tasks.length, 1)),
+      workers: workerThreadCount(settings.workers, tasks.length),
       modelsPerSecond: wallSeconds > 0 ? trained / wallSeconds : 0,
       // Worker threads share the process, so the process's CPU time covers every fit.
       cpuMsPerModel: trained > 0 ? (cpu.user + cpu.system) / 1000 / trained : null,

@@ -81,6 +81,7 @@ test('a shard with one corrupt customer trains the others and records the failur
   t.is(failure, undefined);
   t.is(summary.status, 'succeeded');
   t.deepEqual(summary.customers, { total: 6, trained: 5, resumed: 0, failed: 1, interrupted: 0 });
+  t.is(summary.timing.workers, 1, 'six customers train on one thread, whatever the CPUs');
   const failed = summary.results.find((r) => r.status === 'failed');
   t.like(failed, { customerId: '3', status: 'failed' });
   t.regex((failed as { reason: string }).reason, /3\.csv: line 367: consumption "not-a-number"/);
