@@ -21,7 +21,7 @@ export interface TrainingSettings {
   minHistoryDays: number;
   /** The job fails only when more than this share of its customers failed. */
   maxFailedFraction: number;
-  /** Most worker threads (default: every CPU); a host starts one per 50 customers of its shard (worker-threads.ts). */
+  /** Most worker threads (default: every CPU); a host starts one per 100 customers of its shard (worker-threads.ts). */
   workers: number;
   /** Customers fitted with Stan a worker trains before it is replaced (augurs' Stan never returns memory). */
   customersPerWorker: number;

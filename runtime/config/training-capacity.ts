@@ -10,13 +10,15 @@
  */
 
 /**
- * Customers one instance should have before another is started. Measured with the compiled training
- * container on this project's 2-core machine (noisy weekly data, default hyperparameters): one
- * instance's fixed cost is ≈ 1.4 CPU-s (process start, module compile, its worker threads' warm-up)
- * and each customer ≈ 14 CPU ms (holdout fit, evaluation, refit, archive). At 500 customers the
- * fixed cost is ≈ 17 % of an instance's work, at 100 it is as much as the work itself; on AWS an
- * instance's start (provisioning, image pull) costs minutes, far more. 500 keeps the 1,000-customer
- * night on 2 instances (ShardedByS3Key at work), and a 20-customer incremental night on one.
+ * Customers one instance should have before another is started. The larger, the cheaper: measured
+ * with the compiled training container on this project's 2-core machine (noisy weekly data, default
+ * hyperparameters, medians of 3, load 7–9 from other jobs), an instance's own start costs 1.3 CPU-s
+ * (1 customer on one thread: 1.34 CPU-s) and its second thread 0.5–0.6 more, against ≈ 5–7 CPU ms
+ * a customer (500 customers on two threads: 4.8 CPU-s, a third of it start-up); on AWS an
+ * instance's provisioning and image pull take minutes, during which one instance would have
+ * trained thousands. 500 is the largest round figure that keeps the 1,000-customer demo night on
+ * 2 instances (ShardedByS3Key at work); a 20-customer incremental night runs on one. Per instance
+ * type: an instance with twice the CPUs takes twice the customers.
  */
 export const TRAINING_CUSTOMERS_PER_INSTANCE = { default: 500, min: 1, max: 1_000_000 } as const;
 

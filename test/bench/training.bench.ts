@@ -56,22 +56,44 @@ async function runContainer(channel: string, hyperparameters: Record<string, str
   return { summary, base };
 }
 
-async function hasRProphet(): Promise<boolean> {
-  try {
-    // Finds the package without loading it (loading takes seconds; r-prophet.R does it once).
-    await promisify(execFile)('Rscript', ['-e', 'quit(status = if (nzchar(system.file(package = "prophet"))) 0 else 1)']);
-    return true;
-  } catch {
-    return false;
-  }
+interface RSet {
+  channel: string;
+  ids: readonly string[];
+  /** Where R writes each customer's forecast of the HORIZON days after its history, if wanted. */
+  out: string | undefined;
 }
 
-/** R prophet on `ids`, `reps` times over in one R process: each repetition's fits and CPU seconds. */
-async function runR(channel: string, ids: readonly string[], out: string, reps: number): Promise<{ fits: number; cpuSeconds: number }[]> {
-  const { stdout } = await promisify(execFile)('Rscript', [path.join(import.meta.dirname, 'r-prophet.R'), channel, ids.join(','), out, String(HORIZON), String(reps)], { maxBuffer: 1 << 22 });
-  const lines = stdout.trim().split('\n').filter((line) => line.startsWith('{"fits"'));
-  if (lines.length !== reps) throw new Error(`r-prophet.R printed ${lines.length} repetitions, expected ${reps}:\n${stdout.slice(-1000)}`);
-  return lines.map((line) => JSON.parse(line) as { fits: number; cpuSeconds: number });
+/** Why R prophet cannot run here (node's spawn error or r-prophet.R's exit code 3), else undefined. */
+function rMissing(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT') return 'Rscript not found';
+  if (code === 3) return 'R has no prophet package';
+  return undefined;
+}
+
+/**
+ * R prophet on every set, `reps` times over, in one R process (R and library(prophet) load once):
+ * per set, each repetition's fits and CPU seconds; undefined when R prophet is not installed.
+ */
+async function runR(sets: readonly RSet[], reps: number): Promise<{ fits: number; cpuSeconds: number }[][] | undefined> {
+  const args = sets.flatMap((set) => [set.channel, set.ids.join(','), set.out ?? '-']);
+  let stdout: string;
+  try {
+    // TZ: without it R asks timedatectl for the zone, which fails in containers and warns.
+    ({ stdout } = await promisify(execFile)('Rscript', [path.join(import.meta.dirname, 'r-prophet.R'), String(HORIZON), String(reps), ...args], {
+      maxBuffer: 1 << 22,
+      env: { ...process.env, TZ: 'UTC' },
+    }));
+  } catch (error) {
+    const missing = rMissing(error);
+    if (missing === undefined) throw error;
+    notes.push(`R prophet skipped: ${missing} (apt-get install -y r-cran-prophet)`);
+    return undefined;
+  }
+  const lines = stdout.trim().split('\n').filter((line) => line.startsWith('{"set"'));
+  if (lines.length !== reps * sets.length) throw new Error(`r-prophet.R printed ${lines.length} repetitions, expected ${reps} for each of ${sets.length} sets:\n${stdout.slice(-1000)}`);
+  const parsed = lines.map((line) => JSON.parse(line) as { set: number; fits: number; cpuSeconds: number });
+  return sets.map((_, k) => parsed.filter((line) => line.set === k + 1).map(({ fits, cpuSeconds }) => ({ fits, cpuSeconds })));
 }
 
 /** The generator's values for days 366…365+HORIZON of the given customers (it continues each series). */
@@ -101,16 +123,17 @@ async function readRForecasts(file: string): Promise<Map<string, number[]>> {
 const perCpuSecond = (summary: HostSummary) => 1000 / (summary.timing.cpuMsPerModel ?? Number.NaN);
 const figures: Figure[] = [];
 const notes: string[] = [];
-const withR = await hasRProphet();
-if (!withR) notes.push('R prophet skipped: Rscript with library(prophet) not found (apt-get install -y r-cran-prophet)');
 await initProphet();
 const root = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
 const compiled = containerBuild(repo);
+const DATASETS = [
+  ['seed data', { weekly: 0, noise: 0 }],
+  ['noisy weekly', { weekly: 0.1, noise: 0.02 }],
+] as const;
 try {
-  for (const [label, dataset] of [
-    ['seed data', { weekly: 0, noise: 0 }],
-    ['noisy weekly', { weekly: 0.1, noise: 0.02 }],
-  ] as const) {
+  // The containers on both data sets first, then R prophet on both in one process.
+  const runs = [];
+  for (const [label, dataset] of DATASETS) {
     const dir = path.join(root, label.replace(' ', '-'));
     const ids = await writeTrainingChannel(dir, { customers: CUSTOMERS, ...dataset });
     const channel = path.join(dir, 'input', 'data', 'train');
@@ -118,7 +141,6 @@ try {
     const stanChannel = path.join(root, `${label.replace(' ', '-')}-stan`);
     await mkdir(stanChannel, { recursive: true });
     for (const id of spread(STAN_CUSTOMERS)) await cp(path.join(channel, `${id}.csv`), path.join(stanChannel, `${id}.csv`));
-    const rIds = spread(R_CUSTOMERS);
 
     let lastExact: string | undefined;
     const exact = await repeat(flags.reps, async () => {
@@ -132,6 +154,14 @@ try {
       await rm(run.base, { recursive: true, force: true });
       return run.summary;
     });
+    // R's forecasts are compared with ours on the noisy data only.
+    const r: RSet = { channel, ids: spread(R_CUSTOMERS), out: dataset.noise === 0 ? undefined : path.join(root, `${label.replace(' ', '-')}-r.csv`) };
+    runs.push({ label, dataset, exact, stan, lastExact, r });
+  }
+  const rResults = await runR(runs.map((run) => run.r), flags.reps);
+  const withR = rResults !== undefined;
+
+  for (const [k, { label, dataset, exact, stan, lastExact, r: rSet }] of runs.entries()) {
     const rBaseline = `R prophet, ${label}: fits per CPU-second`;
     figures.push({
       name: `container, ${label}: customers per CPU-second`,
@@ -144,15 +174,14 @@ try {
     figures.push({ name: `container optimizer=stan, ${label}: customers per CPU-second`, unit: 'customers/CPU-s', samples: stan.map(perCpuSecond), better: 'higher' });
     figures.push({ name: `container, ${label}: failed customers`, unit: 'customers', samples: exact.map((s) => s.customers.failed), better: 'lower' });
     notes.push(`${label}: ${CUSTOMERS} customers × 365 days (compiled container, whole job's CPU: worker start, holdout fit, evaluation, refit, archive); optimizer=stan on ${STAN_CUSTOMERS} of them${withR ? `, R prophet on ${R_CUSTOMERS} (CPU of the fits alone)` : ''}`);
-    if (!withR) continue;
-
-    const rOut = path.join(root, `${label.replace(' ', '-')}-r.csv`);
-    const r = await runR(channel, rIds, rOut, flags.reps);
+    const r = rResults?.[k];
+    if (r === undefined) continue;
     figures.push({ name: rBaseline, unit: 'fits/CPU-s', samples: r.map((x) => x.fits / x.cpuSeconds), better: 'higher' });
-    if (dataset.noise === 0 || !lastExact) continue;
+    if (rSet.out === undefined || !lastExact) continue;
 
     // Forecast parity with R prophet and accuracy against the truth the generator continues.
-    const rForecasts = await readRForecasts(rOut);
+    const rIds = rSet.ids;
+    const rForecasts = await readRForecasts(rSet.out);
     const truths = truthAfterHistory(CUSTOMERS, dataset, rIds);
     const gaps: number[] = [];
     let ourError = 0;

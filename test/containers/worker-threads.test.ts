@@ -6,7 +6,8 @@ test('a host starts one worker thread per started block of customers, up to its 
   t.is(workerThreadCount(2, 20), 1, 'a small incremental shard trains on one thread');
   t.is(workerThreadCount(2, CUSTOMERS_PER_WORKER_THREAD), 1);
   t.is(workerThreadCount(2, CUSTOMERS_PER_WORKER_THREAD + 1), 2);
-  t.is(workerThreadCount(8, 500), 8);
+  t.is(workerThreadCount(8, 1000), 8);
+  t.is(workerThreadCount(2, 500), 2, 'a 500-customer shard on both CPUs');
   t.is(workerThreadCount(16, 300, 50), 6);
 });
 
