@@ -13,7 +13,8 @@
  *      inference container's own invoke route called directly over loopback;
  *    - warm invoke latency (model loaded), target p99 ≤ 30 ms;
  *    - cold invoke latency on a new endpoint with an empty model cache (download, unpack, load,
- *      answer), target p99 ≤ 100 ms;
+ *      answer), target p99 ≤ 100 ms: one new endpoint, asked in each repetition for `--cold` models
+ *      it has never loaded (distinct across repetitions);
  *    - throughput at `--concurrency` over warm models, target ≥ 400 requests/s; HeadBucket's as baseline.
  * `--quick`: 50 customers, 100 requests per latency figure, 10 cold models, 0.5 s per throughput figure
  * (≈ 250 requests: a smoke figure; the full run's 5 s is the one to compare with the target).
@@ -151,47 +152,54 @@ try {
   const entryOf = async (id: string) => (await client.entry(id))!;
 
   const runtime = new SageMakerRuntimeClient({});
-  const reps = await repeat(flags.reps, async () => {
-  const head = await timeEach(REQUESTS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
-  report(line('baseline: S3 HeadBucket (SDK)', head));
-
-  for (const id of warmSet) await client.forecast(id, 7);
-  let direct: Summary | undefined;
-  if (containerPort !== undefined) {
-    const agent = new http.Agent({ keepAlive: true });
-    const targets = await Promise.all(warmSet.map(async (id) => modelNameFor((await entryOf(id)).targetModel)));
-    direct = await timeEach(REQUESTS, (i) => post(agent, containerPort!, `/models/${targets[i % targets.length]}/invoke`, '{"period":7}'));
-    report(line('baseline: container invoke (direct)', direct));
-    agent.destroy();
-  }
-  const inputs = await Promise.all(warmSet.map(async (id) => buildInvokeInput({ endpointName, targetModel: (await entryOf(id)).targetModel, period: 7 })));
-  const sdk = await timeEach(REQUESTS, (i) => runtime.send(new InvokeEndpointCommand(inputs[i % inputs.length]!)));
-  report(line('warm InvokeEndpoint (bare SDK)', sdk));
-  const warm = await timeEach(REQUESTS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
-  const ratio = direct ? `  p99 ×${(warm.p99 / direct.p99).toFixed(1)} container direct, ×${(warm.p99 / sdk.p99).toFixed(2)} bare SDK` : '';
-  report(line('warm invoke (forecast client)', warm) + `${ratio}  (target p99 ≤ 30 ms)`);
-
-  // A new endpoint over the same models starts with nothing on its disk or in its container.
+  // A new endpoint over the same models starts with nothing on its disk or in its container. One
+  // is enough: each repetition asks it for models it has never loaded, as a running endpoint meets
+  // a customer whose model it holds nowhere (rep 1 also pays the container's first requests).
   const coldEndpoint = `forecast-bench-cold-${Date.now()}`;
-  await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket, endpointName: coldEndpoint });
+  const coldPerRep = Math.min(COLD, Math.floor(customers.length / flags.reps));
+  if (coldPerRep < 1) throw new Error(`cold invoke needs a model per repetition never loaded before: ${customers.length} customers published in ${dataDir}, ${flags.reps} reps`);
+  const coldSets = Array.from({ length: flags.reps }, (_, rep) => customers.slice(customers.length - (rep + 1) * coldPerRep, customers.length - rep * coldPerRep));
+  // Its container starts while the warm set is loaded (neither is timed).
+  const coldReady = provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket, endpointName: coldEndpoint });
+  for (const id of warmSet) await client.forecast(id, 7);
+  await coldReady;
   const coldClient = createForecastClient({ bucket, endpointName: coldEndpoint, s3, manifestTtlMs: 3_600_000 });
   await coldClient.manifest();
-  const coldSet = customers.slice(-Math.min(customers.length, COLD));
-  const cold = await timeEach(coldSet.length, (i) => coldClient.forecast(coldSet[i]!, 7));
-  report(line('cold invoke (download+unpack+load)', cold) + `  ratio p99 vs warm ${(cold.p99 / warm.p99).toFixed(2)}  (target p99 ≤ 100 ms)`);
+  const targets = await Promise.all(warmSet.map(async (id) => modelNameFor((await entryOf(id)).targetModel)));
+  const inputs = await Promise.all(warmSet.map(async (id) => buildInvokeInput({ endpointName, targetModel: (await entryOf(id)).targetModel, period: 7 })));
+  const reps = await repeat(flags.reps, async (rep) => {
+    const head = await timeEach(REQUESTS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
+    report(line('baseline: S3 HeadBucket (SDK)', head));
+
+    let direct: Summary | undefined;
+    if (containerPort !== undefined) {
+      const agent = new http.Agent({ keepAlive: true });
+      direct = await timeEach(REQUESTS, (i) => post(agent, containerPort!, `/models/${targets[i % targets.length]}/invoke`, '{"period":7}'));
+      report(line('baseline: container invoke (direct)', direct));
+      agent.destroy();
+    }
+    const sdk = await timeEach(REQUESTS, (i) => runtime.send(new InvokeEndpointCommand(inputs[i % inputs.length]!)));
+    report(line('warm InvokeEndpoint (bare SDK)', sdk));
+    const warm = await timeEach(REQUESTS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
+    const ratio = direct ? `  p99 ×${(warm.p99 / direct.p99).toFixed(1)} container direct, ×${(warm.p99 / sdk.p99).toFixed(2)} bare SDK` : '';
+    report(line('warm invoke (forecast client)', warm) + `${ratio}  (target p99 ≤ 30 ms)`);
+
+    const coldSet = coldSets[rep]!;
+    const cold = await timeEach(coldSet.length, (i) => coldClient.forecast(coldSet[i]!, 7));
+    report(line('cold invoke (download+unpack+load)', cold) + `  ratio p99 vs warm ${(cold.p99 / warm.p99).toFixed(2)}  (target p99 ≤ 100 ms)`);
+
+    const headRate = await throughput(CONCURRENCY, SECONDS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
+    const sdkRate = await throughput(CONCURRENCY, SECONDS, (i) => runtime.send(new InvokeEndpointCommand(inputs[i % inputs.length]!)));
+    const rate = await throughput(CONCURRENCY, SECONDS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
+    report(
+      `throughput at concurrency ${CONCURRENCY}: forecast client ${rate.toFixed(0)} req/s, bare SDK InvokeEndpoint ${sdkRate.toFixed(0)} req/s, ` +
+        `HeadBucket ${headRate.toFixed(0)} req/s; ratio client/SDK ${(rate / sdkRate).toFixed(2)} (target ≥ 400 req/s)`,
+    );
+    return { head: head.p99, direct: direct?.p99, sdk: sdk.p99, warm: warm.p99, cold: cold.p99, rate, sdkRate, headRate };
+  });
   const sagemaker = new SageMakerClient({});
   await sagemaker.send(new DeleteEndpointCommand({ EndpointName: coldEndpoint }));
   sagemaker.destroy();
-
-  const headRate = await throughput(CONCURRENCY, SECONDS, () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
-  const sdkRate = await throughput(CONCURRENCY, SECONDS, (i) => runtime.send(new InvokeEndpointCommand(inputs[i % inputs.length]!)));
-  const rate = await throughput(CONCURRENCY, SECONDS, (i) => client.forecast(warmSet[i % warmSet.length]!, 7));
-  report(
-    `throughput at concurrency ${CONCURRENCY}: forecast client ${rate.toFixed(0)} req/s, bare SDK InvokeEndpoint ${sdkRate.toFixed(0)} req/s, ` +
-      `HeadBucket ${headRate.toFixed(0)} req/s; ratio client/SDK ${(rate / sdkRate).toFixed(2)} (target ≥ 400 req/s)`,
-  );
-  return { head: head.p99, direct: direct?.p99, sdk: sdk.p99, warm: warm.p99, cold: cold.p99, rate, sdkRate, headRate };
-  });
   runtime.destroy();
   const p99 = (name: string, pick: (x: (typeof reps)[number]) => number | undefined, extra: Partial<Figure> = {}): Figure[] => {
     const samples = reps.map(pick).filter((v): v is number => v !== undefined);
@@ -206,7 +214,7 @@ try {
     { name: `throughput at concurrency ${CONCURRENCY}, forecast client`, unit: 'req/s', samples: reps.map((x) => x.rate), better: 'higher', baseline: `throughput at concurrency ${CONCURRENCY}, bare SDK`, target: '≥ 400 req/s' },
     { name: `throughput at concurrency ${CONCURRENCY}, bare SDK`, unit: 'req/s', samples: reps.map((x) => x.sdkRate), better: 'higher' },
   ];
-  finishBench(flags, { bench: 'local-mode', figures, notes: [`local mode invoke: ${values.customers} customers, ${REQUESTS} requests per latency figure, ${COLD} cold models per rep`] });
+  finishBench(flags, { bench: 'local-mode', figures, notes: [`local mode invoke: ${customers.length} customers, ${REQUESTS} requests per latency figure, ${coldPerRep} cold models per rep (distinct in every rep, on one new endpoint)`] });
   s3.destroy();
 } finally {
   await aws.close();

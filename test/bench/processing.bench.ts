@@ -38,21 +38,18 @@ interface ChildReport {
   cpuMs: number;
 }
 
-async function child(base: string, dist: string | undefined): Promise<void> {
-  process.env.SAGEMAKER_BASE_DIR = base;
-  const entry = dist ? pathToFileURL(path.resolve(dist, 'containers', 'processing', 'main.js')).href : '../../containers/processing/main.js';
-  const { main } = (await import(entry)) as { main: (args: readonly string[]) => Promise<number> };
+/**
+ * The processing job in a child process of its own, which reports its wall time from the call of
+ * main(), its peak RSS and its CPU time (start-up included). Plain Node on the compiled entrypoint,
+ * as the image runs it: under tsx the child paid a loader for the bench's own imports.
+ */
+const CHILD_SCRIPT = `
+  const [entry, base] = process.argv.slice(1);
+  const { main } = await import(entry);
   const started = performance.now();
   const exitCode = await main(['--scratch', base]);
   const usage = process.resourceUsage();
-  const report: ChildReport = {
-    exitCode,
-    wallMs: performance.now() - started,
-    maxRssMb: usage.maxRSS / 1024,
-    cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
-  };
-  process.stdout.write(`${JSON.stringify(report)}\n`);
-}
+  process.stdout.write(JSON.stringify({ exitCode, wallMs: performance.now() - started, maxRssMb: usage.maxRSS / 1024, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 }) + '\\n');`;
 
 /** Writes the data set in time order, the days split into FILES files with the newest days in the first file. */
 async function writeInput(rawDir: string, customers: number, days: number): Promise<number> {
@@ -121,9 +118,10 @@ async function csvParseOnly(file: string): Promise<{ rows: number; ms: number }>
 }
 
 function runChild(base: string, dist: string | undefined): Promise<ChildReport> {
+  const entry = dist ? path.resolve(dist, 'containers', 'processing', 'main.js') : path.resolve(import.meta.dirname, '..', '..', 'containers', 'processing', 'main.ts');
+  const args = [...(dist ? [] : ['--import=tsx']), '--input-type=module', '-e', CHILD_SCRIPT, pathToFileURL(entry).href, base];
   return new Promise((resolve, reject) => {
-    const args = ['--import=tsx', process.argv[1]!, '--child', base, ...(dist ? ['--dist', dist] : [])];
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SAGEMAKER_BASE_DIR: base } });
     let out = '';
     proc.stdout.on('data', (data: Buffer) => (out += data.toString()));
     proc.on('error', reject);
@@ -169,23 +167,22 @@ async function lineReadingParallel(files: string[], threads: number): Promise<{ 
   return { rows: counts.reduce((a, b) => a + b, 0), ms: performance.now() - started };
 }
 
-/** The processing job's worker threads: as main.ts defaults them (the CPUs available, at most 8). */
-const PROCESSING_THREADS = Math.min(os.availableParallelism(), 8);
-
 async function measure(base: string, files: string[], rows: number, customers: number, bytes: number, dist: string | undefined) {
+  fs.rmSync(path.join(base, 'processing', 'output'), { recursive: true, force: true });
+  const report = await runChild(base, dist);
+  if (report.exitCode !== 0) throw new Error(`processing exited ${report.exitCode}`);
+  const summary = JSON.parse(fs.readFileSync(path.join(base, 'processing', 'output', 'report', 'summary.json'), 'utf8')) as { customers: number; rows: { written: number }; workers: number };
+  if (summary.customers !== customers || summary.rows.written !== rows) throw new Error(`processing wrote ${summary.customers} customers / ${summary.rows.written} rows, expected ${customers} / ${rows}`);
   const baseline = await lineReading(files);
-  const parallel = await lineReadingParallel(files, PROCESSING_THREADS);
+  // As many readers as the job used threads (the CPUs available, at most 8, and one per spill partition of 8 MiB of input).
+  const parallel = await lineReadingParallel(files, summary.workers);
   if (parallel.rows !== baseline.rows) throw new Error(`parallel line reading counted ${parallel.rows} rows, sequential ${baseline.rows}`);
   const creationDir = path.join(base, 'file-creation-baseline');
   fs.rmSync(creationDir, { recursive: true, force: true });
   const creation = fileCreation(creationDir, customers, Math.round(bytes / customers));
   const reference = await csvParseOnly(files[0]!);
-  fs.rmSync(path.join(base, 'processing', 'output'), { recursive: true, force: true });
-  const report = await runChild(base, dist);
-  if (report.exitCode !== 0) throw new Error(`processing exited ${report.exitCode}`);
-  const summary = JSON.parse(fs.readFileSync(path.join(base, 'processing', 'output', 'report', 'summary.json'), 'utf8')) as { customers: number; rows: { written: number } };
-  if (summary.customers !== customers || summary.rows.written !== rows) throw new Error(`processing wrote ${summary.customers} customers / ${summary.rows.written} rows, expected ${customers} / ${rows}`);
   return {
+    threads: summary.workers,
     processing: rows / (report.wallMs / 1000),
     rowsPerCpuSecond: rows / (report.cpuMs / 1000),
     peakRssMb: report.maxRssMb,
@@ -198,44 +195,41 @@ async function measure(base: string, files: string[], rows: number, customers: n
 }
 
 const { flags, values } = benchOptions({
-  child: { type: 'string' },
   dist: { type: 'string' },
   source: { type: 'boolean', default: false },
   customers: { type: 'string' },
   days: { type: 'string', default: '365' },
   keep: { type: 'boolean', default: false },
 });
-// The child gets --dist from the parent; only the parent picks the default.
-const dist = values.child || values.source ? (values.dist as string | undefined) : ((values.dist as string | undefined) ?? containerBuild(path.resolve(import.meta.dirname, '..', '..')));
-if (values.child) {
-  await child(values.child as string, dist);
-} else {
-  const customers = Number(values.customers ?? (flags.quick ? 685 : 27400));
-  const days = Number(values.days);
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'processing-bench-'));
-  try {
-    const rawDir = path.join(base, 'processing', 'input', 'raw');
-    const rows = await writeInput(rawDir, customers, days);
-    const files = fs.readdirSync(rawDir).sort().map((name) => path.join(rawDir, name));
-    const bytes = files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
-    const runs = await repeat(flags.reps, () => measure(base, files, rows, customers, bytes, dist));
-    const parallelName = `line reading, ${Math.min(PROCESSING_THREADS, FILES)} processes (as many as processing's threads)`;
-    const figures: Figure[] = [
-      { name: 'processing', unit: 'rows/s', samples: runs.map((r) => r.processing), better: 'higher', baseline: parallelName, target: '≥ 500,000 rows/s' },
-      { name: parallelName, unit: 'rows/s', samples: runs.map((r) => r.lineReadingParallel), better: 'higher' },
-      { name: 'line reading, one thread', unit: 'rows/s', samples: runs.map((r) => r.lineReading), better: 'higher' },
-      { name: 'line reading + file creation, one thread (I/O floor)', unit: 'rows/s', samples: runs.map((r) => r.floor), better: 'higher' },
-      { name: 'csv-parse alone, one file', unit: 'rows/s', samples: runs.map((r) => r.csvParseOnly), better: 'higher' },
-      { name: 'processing: rows per CPU-second', unit: 'rows/CPU-s', samples: runs.map((r) => r.rowsPerCpuSecond), better: 'higher' },
-      { name: 'processing: peak RSS', unit: 'MB', samples: runs.map((r) => r.peakRssMb), better: 'lower', target: '≤ 300 MB' },
-    ];
-    finishBench(flags, {
-      bench: 'processing',
-      figures,
-      notes: [`processing: ${rows} rows, ${customers} customers, ${FILES} files (${(bytes / 1e6).toFixed(0)} MB), newest days first; ${dist ? `compiled (${dist})` : 'TypeScript source under tsx'}; ${PROCESSING_THREADS} processing threads`],
-    });
-  } finally {
-    if (values.keep) console.log(`kept ${base}`);
-    else fs.rmSync(base, { recursive: true, force: true });
-  }
+const dist = values.source ? undefined : ((values.dist as string | undefined) ?? containerBuild(path.resolve(import.meta.dirname, '..', '..')));
+const customers = Number(values.customers ?? (flags.quick ? 685 : 27400));
+const days = Number(values.days);
+const base = fs.mkdtempSync(path.join(os.tmpdir(), 'processing-bench-'));
+try {
+  const rawDir = path.join(base, 'processing', 'input', 'raw');
+  const rows = await writeInput(rawDir, customers, days);
+  const files = fs.readdirSync(rawDir).sort().map((name) => path.join(rawDir, name));
+  const bytes = files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
+  const runs = await repeat(flags.reps, () => measure(base, files, rows, customers, bytes, dist));
+  const threads = runs[0]!.threads;
+  if (runs.some((run) => run.threads !== threads)) throw new Error(`processing used ${runs.map((run) => run.threads).join(', ')} threads in its repetitions; expected the same on the same data`);
+  const readers = Math.min(threads, FILES);
+  const parallelName = `line reading, ${readers} process${readers === 1 ? '' : 'es'} (as many as processing's threads)`;
+  const figures: Figure[] = [
+    { name: 'processing', unit: 'rows/s', samples: runs.map((r) => r.processing), better: 'higher', baseline: parallelName, target: '≥ 500,000 rows/s' },
+    { name: parallelName, unit: 'rows/s', samples: runs.map((r) => r.lineReadingParallel), better: 'higher' },
+    { name: 'line reading, one thread', unit: 'rows/s', samples: runs.map((r) => r.lineReading), better: 'higher' },
+    { name: 'line reading + file creation, one thread (I/O floor)', unit: 'rows/s', samples: runs.map((r) => r.floor), better: 'higher' },
+    { name: 'csv-parse alone, one file', unit: 'rows/s', samples: runs.map((r) => r.csvParseOnly), better: 'higher' },
+    { name: 'processing: rows per CPU-second', unit: 'rows/CPU-s', samples: runs.map((r) => r.rowsPerCpuSecond), better: 'higher' },
+    { name: 'processing: peak RSS', unit: 'MB', samples: runs.map((r) => r.peakRssMb), better: 'lower', target: '≤ 300 MB' },
+  ];
+  finishBench(flags, {
+    bench: 'processing',
+    figures,
+    notes: [`processing: ${rows} rows, ${customers} customers, ${FILES} files (${(bytes / 1e6).toFixed(0)} MB), newest days first; ${dist ? `compiled (${dist})` : 'TypeScript source under tsx'}; ${threads} processing thread${threads === 1 ? '' : 's'} (its summary)`],
+  });
+} finally {
+  if (values.keep) console.log(`kept ${base}`);
+  else fs.rmSync(base, { recursive: true, force: true });
 }

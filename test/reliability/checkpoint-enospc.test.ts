@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { readModelArchive } from '../../containers/shared/model-artifact.js';
-import { runTrainingContainer, writeTrainingJob } from '../containers/inference-fixtures.js';
+import { runTrainingContainer, writeTrainingJob, type ContainerPreload } from '../containers/inference-fixtures.js';
 
 /** The checkpoint folder's size while it is full: a few of the 12 checkpoints fit, not all. */
 const CAPACITY_BYTES = 40 * 1024;
@@ -30,7 +30,7 @@ function canMountTmpfs(): boolean {
 /** A way to make the checkpoint folder full for one run of the container, and to give it room again. */
 interface FullFolder {
   /** Makes `checkpoints` full; returns what the container run needs for it. */
-  fill(checkpoints: string): { nodeArgs: string[]; env: Record<string, string> };
+  fill(checkpoints: string): ContainerPreload;
   /** Gives `checkpoints` room again (its files are put back by the test, as SageMaker's checkpoint sync does). */
   free(checkpoints: string): void;
 }
@@ -49,7 +49,7 @@ const tmpfsFolder: FullFolder = {
 /** The folder on the ordinary disk, with the container's writes limited to CAPACITY_BYTES by full-disk-preload.cts. */
 const injectedFolder: FullFolder = {
   fill(checkpoints) {
-    return { nodeArgs: ['--require', 'tsx/cjs', '--require', FULL_DISK_PRELOAD], env: { FULL_DISK_DIR: checkpoints, FULL_DISK_BYTES: String(CAPACITY_BYTES) } };
+    return { nodeArgs: ['--require', 'tsx/cjs', '--require', FULL_DISK_PRELOAD], env: { FULL_DISK_DIR: checkpoints, FULL_DISK_BYTES: String(CAPACITY_BYTES) }, source: true };
   },
   free() {},
 };
