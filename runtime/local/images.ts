@@ -19,7 +19,7 @@ export const IMAGE_DEFAULT_ARGS: Readonly<Record<LocalImageTarget, readonly stri
   pipeline: ['pipeline'],
 };
 
-/** The Dockerfile's `ENTRYPOINT`, which local mode runs on its own compile of the sources (sagemaker/container-build.ts). */
+/** The Dockerfile's `ENTRYPOINT`, which local mode runs on its own compile of the sources (sagemaker/container-build.js). */
 export const IMAGE_ENTRYPOINT = ['node', 'dist/containers/cli.js'] as const;
 
 export function localImageTarget(imageUri: string): LocalImageTarget | undefined {

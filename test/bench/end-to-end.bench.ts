@@ -22,6 +22,7 @@ import { mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { compiledRunArgs } from '../../runtime/local/sagemaker/container-build.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
 
@@ -62,9 +63,7 @@ async function once(customers: number, keepAs?: string): Promise<Run> {
     const { stdout, wall, treePeakRssMb, ownPeakRssMb } = await run([
       '--import',
       REPORT_OWN_RSS,
-      '--import',
-      'tsx',
-      'runtime/local/main.ts',
+      ...compiledRunArgs(repo, 'runtime/local/main.ts'),
       '--once',
       '--port',
       '0',

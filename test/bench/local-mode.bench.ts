@@ -35,6 +35,7 @@ import { buildInvokeInput } from '../../runtime/client/forecast-wire.js';
 import { createForecastClient } from '../../runtime/client/forecast-client.js';
 import { provisionLocalStack } from '../../runtime/local/bootstrap.js';
 import { startLocalAws } from '../../runtime/local/edge-server.js';
+import { compiledRunArgs } from '../../runtime/local/sagemaker/container-build.js';
 import { LOCAL_DEFAULTS, localSdkEnvironment } from '../../runtime/local/main.js';
 import { modelNameFor } from '../../runtime/local/runtime-api/model-cache.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
@@ -124,7 +125,7 @@ if (!values['skip-start']) {
   const started = performance.now();
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--import', 'tsx', 'runtime/local/main.ts', '--once', '--port', '0', '--data-dir', dataDir, '--customers', values.customers!, '--instances', values.instances!],
+    [...compiledRunArgs(ROOT, 'runtime/local/main.ts'), '--once', '--port', '0', '--data-dir', dataDir, '--customers', values.customers!, '--instances', values.instances!],
     { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 },
   );
   const wall = (performance.now() - started) / 1000;

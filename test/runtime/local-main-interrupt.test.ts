@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { TRAINING_CUSTOMERS_PER_INSTANCE } from '../../runtime/config/training-capacity.js';
+import { compiledRunArgs } from '../../runtime/local/sagemaker/container-build.js';
 import { isAlive, recordedPids } from './local-main-helpers.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -15,7 +16,7 @@ test('Ctrl-C while the pipeline trains stops the training instances and the endp
     process.execPath,
     // --verbose: the training instances' own lines tell when training is under way.
     // One customer more than an instance takes, so the night starts both instances.
-    ['--import', 'tsx', 'runtime/local/main.ts', '--port', '0', '--data-dir', dataDir, '--customers', String(TRAINING_CUSTOMERS_PER_INSTANCE.default + 1), '--instances', '2', '--verbose'],
+    [...compiledRunArgs(root, 'runtime/local/main.ts'), '--port', '0', '--data-dir', dataDir, '--customers', String(TRAINING_CUSTOMERS_PER_INSTANCE.default + 1), '--instances', '2', '--verbose'],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   t.teardown(() => {

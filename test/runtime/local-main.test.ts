@@ -7,10 +7,11 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import { compiledRunArgs } from '../../runtime/local/sagemaker/container-build.js';
 import { parseManifest } from '../../runtime/pipeline/manifest.js';
 import { isAlive, recordedPids } from './local-main-helpers.js';
 
-// `npm start` as a user runs it: a child process, on port 0, with its data in a temp folder. The
+// `npm start` as a user runs it: a child process running the compiled sources (runtime/run-compiled.js), on port 0, with its data in a temp folder. The
 // first start trains; a second start on the same folder serves what it published; `--retrain`
 // (another night) trains again.
 const root = path.resolve(import.meta.dirname, '../..');
@@ -27,7 +28,7 @@ test.after.always(async () => {
 });
 
 function startArgs(extra: string[]): string[] {
-  return ['--import', 'tsx', 'runtime/local/main.ts', '--port', '0', '--data-dir', dataDir, '--customers', '4', '--instances', '2', ...extra];
+  return [...compiledRunArgs(root, 'runtime/local/main.ts'), '--port', '0', '--data-dir', dataDir, '--customers', '4', '--instances', '2', ...extra];
 }
 
 const env = { ...process.env, FORECAST_SCHEDULED_TIME: scheduledTime };

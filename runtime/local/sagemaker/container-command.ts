@@ -1,10 +1,9 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IMAGE_DEFAULT_ARGS, IMAGE_ENTRYPOINT, LOCAL_IMAGES, localImageTarget } from '../images.js';
-import { containerBuild } from './container-build.js';
+import { COMPILED_NODE_FLAGS, containerBuild, sourceFolder } from './container-build.js';
 
-/** The repository root: local mode runs the containers' sources in place. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The repository root, also when local mode runs from its compile: the containers run from its sources. */
+export const REPO_ROOT = path.resolve(sourceFolder(import.meta.url), '..', '..', '..');
 
 export interface ContainerCommand {
   command: string;
@@ -15,7 +14,7 @@ export interface ContainerCommand {
 /**
  * What `docker run [--entrypoint E] <image> [args]` runs, as a local process: the image's
  * `ENTRYPOINT node dist/containers/cli.js` becomes `node <build>/containers/cli.js`, compiled from
- * the current sources (container-build.ts), with source maps so stack traces name the `.ts` lines.
+ * the current sources (container-build.js), with source maps so stack traces name the `.ts` lines.
  * Throws a message fit for a job's FailureReason when the image or entrypoint is not one local mode has.
  */
 export function containerCommand(imageUri: string, o: { entrypoint?: readonly string[]; args?: readonly string[] } = {}): ContainerCommand {
@@ -40,5 +39,5 @@ export function containerCommand(imageUri: string, o: { entrypoint?: readonly st
     cliArgs = o.args && o.args.length > 0 ? [...o.args] : [...IMAGE_DEFAULT_ARGS[target]];
   }
   const cli = path.join(containerBuild(REPO_ROOT), 'containers', 'cli.js');
-  return { command: process.execPath, args: ['--enable-source-maps', cli, ...cliArgs], cwd: REPO_ROOT };
+  return { command: process.execPath, args: [...COMPILED_NODE_FLAGS, cli, ...cliArgs], cwd: REPO_ROOT };
 }
