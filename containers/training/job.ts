@@ -134,6 +134,9 @@ async function reusableCheckpoint(task: CustomerTask, settings: TrainingSettings
   return { metrics: doc.metrics };
 }
 
+/** Customer ids in numeric-aware order; one collator, as `localeCompare` with options builds one a call. */
+const byCustomerId = new Intl.Collator('en', { numeric: true }).compare;
+
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -190,15 +193,16 @@ export async function runTrainingJob(paths: SagemakerPaths, options: TrainingJob
   }
 
   // A job killed while writing leaves temporary files behind (and the checkpoint sync may restore them).
-  await Promise.all(
-    (await readdir(paths.checkpoints).catch(() => [] as string[])).filter(isTemporaryArchiveName).map((name) => rm(path.join(paths.checkpoints, name), { force: true })),
-  );
+  const checkpointNames = await readdir(paths.checkpoints).catch(() => [] as string[]);
+  await Promise.all(checkpointNames.filter(isTemporaryArchiveName).map((name) => rm(path.join(paths.checkpoints, name), { force: true })));
+  const checkpointed = new Set(checkpointNames);
 
   const results = new Map<string, CustomerResult>();
   const tasks: CustomerTask[] = [];
   await forEachLimited(customers, 16, async (customerId) => {
     const task = { customerId, file: files.get(customerId) as string, checkpoint: path.join(paths.checkpoints, `${customerId}.tar.gz`) };
-    const reuse = await reusableCheckpoint(task, settings);
+    // Most nights start with no checkpoint: only a listed archive is opened.
+    const reuse = checkpointed.has(`${customerId}.tar.gz`) ? await reusableCheckpoint(task, settings) : undefined;
     if (reuse && 'metrics' in reuse) {
       const { mae, seasonalNaiveMae, wape } = reuse.metrics;
       results.set(customerId, { customerId, status: 'resumed', mae, seasonalNaiveMae, wape });
@@ -230,7 +234,7 @@ export async function runTrainingJob(paths: SagemakerPaths, options: TrainingJob
   }
   for (const task of tasks) if (!results.has(task.customerId)) results.set(task.customerId, { customerId: task.customerId, status: 'interrupted' });
 
-  const all = [...results.values(), ...duplicates].sort((a, b) => a.customerId.localeCompare(b.customerId, 'en', { numeric: true }));
+  const all = [...results.values(), ...duplicates].sort((a, b) => byCustomerId(a.customerId, b.customerId));
   const count = (status: CustomerResult['status']) => all.filter((r) => r.status === status).length;
   const evaluated = all.filter((r): r is Extract<CustomerResult, { mae: number }> => r.status === 'trained' || r.status === 'resumed');
   const failed = count('failed');
