@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { InferenceError, isInferenceError, type ErrorBody } from './errors.js';
 import { discardBody, REQUEST_TIMEOUT_MS } from '../shared/http-body.js';
 import { containerMemoryLimit, headroomBytes, measuredHeapBytes } from './memory-budget.js';
@@ -25,34 +25,35 @@ export interface InferenceServer {
 
 const TARGET_MODEL_HEADER = 'x-amzn-sagemaker-target-model';
 
-/** Starts the multi-model server: model hosts first, then the HTTP listener. */
+/**
+ * Starts the multi-model server. The model threads start first and load Prophet while this thread
+ * loads the HTTP framework and starts listening; `/ping` answers 200 from then on, as SageMaker's
+ * own multi-model server does while its workers start, and every request that needs the models
+ * waits for their threads. Resolves once the threads are up, with the memory budget decided.
+ */
 export async function startInferenceServer(config: InferenceConfig, log: LogEvent = () => {}): Promise<InferenceServer> {
-  const replay = { uncertaintySamples: config.uncertaintySamples };
+  const started = performance.now();
   let reportFailure: (error: Error) => void = () => {};
   const failure = new Promise<Error>((resolve) => (reportFailure = resolve));
-  // Models live in worker threads so that loads and forecasts never hold up the HTTP thread, /ping
-  // included; 0 workers keeps them on the HTTP thread (cheaper per request, but a burst of loads
-  // then delays /ping).
-  const startWorker = () => WorkerModelHost.create(replay, (error) => reportFailure(error));
-  const hosts: ModelHost[] =
-    config.workers === 0 ? [await InProcessModelHost.create(replay)] : await Promise.all(Array.from({ length: config.workers }, startWorker));
-  const budgetBytes = config.modelMemoryBytes ?? (await defaultModelMemory());
-  // Worker threads can be replaced to give back WebAssembly memory; the HTTP thread's cannot.
-  const registry = new ModelRegistry(
-    hosts,
-    config.workers === 0 ? { budgetBytes, log } : { budgetBytes, log, mainHeapBytes: measuredHeapBytes, startHost: startWorker },
-  );
-  const app = buildApp(registry, log);
+  const registryReady = startRegistry(config, log, reportFailure);
+  // Settled through `await registryReady` below; this only keeps an early rejection from counting as unhandled while the listener starts.
+  registryReady.catch(() => undefined);
+  const { default: Fastify } = await import('fastify');
+  const app = buildApp(Fastify, registryReady, log);
+  let url: string;
+  let registry: ModelRegistry;
   try {
     await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address() as AddressInfo;
+    url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    log('listening', { url, workers: config.workers, uncertaintySamples: config.uncertaintySamples ?? 'per model' });
+    registry = await registryReady;
   } catch (error) {
-    await registry.close();
+    await app.close();
+    await registryReady.then((r) => r.close(), () => undefined);
     throw error;
   }
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  log('listening', { url, workers: config.workers, uncertaintySamples: config.uncertaintySamples ?? 'per model', modelMemoryBytes: budgetBytes });
+  log('models-ready', { threads: config.workers === 0 ? 'http thread' : config.workers, budgetBytes: registry.budgetBytes, ms: Math.round(performance.now() - started) });
   return {
     url,
     registry,
@@ -64,13 +65,31 @@ export async function startInferenceServer(config: InferenceConfig, log: LogEven
   };
 }
 
+/** The model threads (or the HTTP thread's own host) and, once they hold Prophet, the memory budget over them. */
+async function startRegistry(config: InferenceConfig, log: LogEvent, reportFailure: (error: Error) => void): Promise<ModelRegistry> {
+  const replay = { uncertaintySamples: config.uncertaintySamples };
+  // Models live in worker threads so that loads and forecasts never hold up the HTTP thread, /ping
+  // included; 0 workers keeps them on the HTTP thread (cheaper per request, but a burst of loads
+  // then delays /ping).
+  const startWorker = () => WorkerModelHost.create(replay, (error) => reportFailure(error));
+  const hosts: ModelHost[] =
+    config.workers === 0 ? [await InProcessModelHost.create(replay)] : await Promise.all(Array.from({ length: config.workers }, startWorker));
+  // Measured once the threads hold Prophet, so what they hold before any model is outside the budget.
+  const budgetBytes = config.modelMemoryBytes ?? (await defaultModelMemory());
+  // Worker threads can be replaced to give back WebAssembly memory; the HTTP thread's cannot.
+  return new ModelRegistry(
+    hosts,
+    config.workers === 0 ? { budgetBytes, log } : { budgetBytes, log, mainHeapBytes: measuredHeapBytes, startHost: startWorker },
+  );
+}
+
 /** The container's memory less headroom, less what this process already holds before any model. */
 async function defaultModelMemory(): Promise<number> {
   const limit = await containerMemoryLimit();
   return Math.max(0, limit - headroomBytes(limit) - process.memoryUsage.rss());
 }
 
-function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
+function buildApp(Fastify: typeof import('fastify').default, registryReady: Promise<ModelRegistry>, log: LogEvent): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, routerOptions: { maxParamLength: 1024 }, return503OnClosing: false });
 
   // Bodies arrive as text whatever their content type (the AWS SDK sends application/octet-stream
@@ -112,6 +131,7 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
 
   app.post('/models', async (request, reply) => {
     const { modelName, url } = parseLoadBody(request.body as string | undefined);
+    const registry = await registryReady;
     const started = performance.now();
     try {
       const entry = await registry.load(modelName, url);
@@ -130,20 +150,22 @@ function buildApp(registry: ModelRegistry, log: LogEvent): FastifyInstance {
     }
   });
 
-  app.get('/models', async (request) => registry.list(parseListQuery(request.query as Record<string, unknown>)));
+  app.get('/models', async (request) => (await registryReady).list(parseListQuery(request.query as Record<string, unknown>)));
 
   app.get<{ Params: { name: string } }>('/models/:name', async (request) => {
-    const entry = registry.get(request.params.name);
+    const entry = (await registryReady).get(request.params.name);
     return { modelName: entry.modelName, modelUrl: entry.modelUrl, customerId: entry.customerId, runId: entry.runId };
   });
 
   app.delete<{ Params: { name: string } }>('/models/:name', async (request) => {
+    const registry = await registryReady;
     await registry.unload(request.params.name);
     log('model-unloaded', { modelName: request.params.name, ...memoryFields(registry) });
     return { modelName: request.params.name, status: 'unloaded' };
   });
 
   app.post<{ Params: { name: string } }>('/models/:name/invoke', async (request, reply) => {
+    const registry = await registryReady;
     const entry = registry.get(request.params.name);
     const { period } = parseInvokeBody(request.body as string | undefined, MAX_PERIOD_DAYS);
     const forecast = await registry.forecastJson(entry, period);

@@ -43,6 +43,23 @@ async function spawnServer(t: { teardown(fn: () => void): void }, args: string[]
   return { child, url, exit, events };
 }
 
+test('/ping answers once the server listens; a load sent then waits for the model threads and succeeds', async (t) => {
+  const server = await spawnServer(t, ['--workers', '2']);
+  const [ping, loaded, listed] = await Promise.all([
+    request(server.url, 'GET', '/ping'),
+    request(server.url, 'POST', '/models', JSON.stringify({ model_name: 'early', url: models.dirs.get('0') })),
+    request(server.url, 'GET', '/models'),
+  ]);
+  t.is(ping.status, 200);
+  t.is(loaded.status, 200);
+  t.is(listed.status, 200);
+  t.is((await request(server.url, 'POST', '/models/early/invoke', '{"period": 3}')).body.forecast.length, 3);
+  // The log lines travel through a pipe, not with the answers: wait for the line that says the threads are up.
+  for (let waited = 0; !server.events.some((e) => e.event === 'models-ready') && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  const order = server.events.map((e) => e.event);
+  t.true(order.indexOf('listening') >= 0 && order.indexOf('listening') < order.indexOf('models-ready'), order.join(', '));
+});
+
 test('/ping answers within 2 s while hundreds of models load', async (t) => {
   const server = await spawnServer(t);
   const dirs = [...models.dirs.values()];
