@@ -12,8 +12,8 @@
  * 2. Cleanup. `--nights` nights after the first (one a simulated day apart): the last repetition's
  *    incremental second night, kept, then nights each with a drop of one new day for 1% of the
  *    customers and a few corrected values of earlier days, under the default retention (so nothing
- *    goes yet). Each repetition copies that state and runs
- *    the cleanup step as the pipeline and `npm run cleanup` do, as of the last night with a
+ *    goes yet). Each repetition copies that state's bucket (the cleanup touches S3 alone, so no
+ *    endpoint is started) and runs the cleanup step as the pipeline and `npm run cleanup` do, as of the last night with a
  *    `--retention-days` retention: objects and bytes removed, objects kept and why, and its wall
  *    time beside the same cleanup's `--dry-run` (list, read manifests, decide) on the same state.
  *
@@ -87,11 +87,15 @@ interface Local {
   close(): Promise<void>;
 }
 
-/** Local mode on `dataDir` (fresh or a copy of an earlier state): edge server on a free port, SDK clients at it. */
-async function openLocal(dataDir: string): Promise<Local> {
+/**
+ * Local mode on `dataDir` (fresh or a copy of an earlier state): edge server on a free port, SDK
+ * clients at it, and with `endpoint` the stack provisioned (bucket, multi-model endpoint InService).
+ * Without it only what the folder holds is served: the cleanup needs S3 alone.
+ */
+async function openLocal(dataDir: string, { endpoint = true } = {}): Promise<Local> {
   const aws = await startLocalAws({ dataDir, port: 0 });
   try {
-    await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket, endpointName });
+    if (endpoint) await provisionLocalStack({ endpointUrl: aws.endpointUrl, bucket, endpointName });
   } catch (error) {
     await aws.close();
     throw error;
@@ -112,11 +116,15 @@ async function openLocal(dataDir: string): Promise<Local> {
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'data-life-bench-'));
 let copies = 0;
-/** Local mode on a fresh copy of a stored state, closed after `work`; the copy is removed, or kept as `keepAs`. */
-async function onCopyOf<T>(state: string, work: (local: Local) => Promise<T>, keepAs?: string): Promise<T> {
+/**
+ * Local mode on a fresh copy of a stored state, closed after `work`; the copy is removed, or kept as
+ * `keepAs`. `s3Only` copies the bucket's folder alone and starts no endpoint (the cleanup's case).
+ */
+async function onCopyOf<T>(state: string, work: (local: Local) => Promise<T>, { keepAs, s3Only = false }: { keepAs?: string; s3Only?: boolean } = {}): Promise<T> {
   const dataDir = path.join(scratch, `copy-${++copies}`);
-  await cp(state, dataDir, { recursive: true });
-  const local = await openLocal(dataDir);
+  if (s3Only) await cp(path.join(state, 's3'), path.join(dataDir, 's3'), { recursive: true });
+  else await cp(state, dataDir, { recursive: true });
+  const local = await openLocal(dataDir, { endpoint: !s3Only });
   let done = false;
   try {
     const result = await work(local);
@@ -174,7 +182,7 @@ try {
       const trained = night.report.retraining?.trained ?? 0;
       log(`second night, ${full ? 'full retrain' : 'incremental'}: ${trained} models trained in ${night.seconds.toFixed(1)} s (${stepsOf(night.report)})`);
       return { ...night, trained };
-    }, keepAs);
+    }, { keepAs });
   const pairs = await repeat(flags.reps, async (rep) => ({ incremental: await secondNight(false, rep === flags.reps - 1 ? nightsState : undefined), full: await secondNight(true) }));
   const incremental = pairs.map((p) => p.incremental);
   const full = pairs.map((p) => p.full);
@@ -238,7 +246,7 @@ try {
       const after = await bucketSize();
       log(`cleanup: ${result.summary.removed.objects} objects removed in ${seconds.toFixed(2)} s (dry run ${drySeconds.toFixed(2)} s)`);
       return { before, after, drySeconds, seconds, result };
-    }),
+    }, { s3Only: true }),
   );
   const cleanupName = `cleanup after ${NIGHTS} nights, ${RETENTION_DAYS}-day retention`;
   figures.push(
