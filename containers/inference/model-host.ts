@@ -3,7 +3,7 @@ import { startWorkerBeside } from '../shared/start-worker.js';
 import { stopWorker } from '../shared/worker-stop.js';
 import { ERROR_CODES, InferenceError, type InferenceErrorCode } from './errors.js';
 import type { ThreadMemory } from './memory-budget.js';
-import { ModelShard, type LoadOutcome, type ReplayOptions } from './model-shard.js';
+import type { LoadOutcome, ModelShard, ReplayOptions } from './model-shard.js';
 
 /** Where models live and are forecast: the HTTP thread itself, or one worker thread. */
 export interface ModelHost {
@@ -76,6 +76,8 @@ export class InProcessModelHost implements ModelHost {
   }
 
   static async create(options: ReplayOptions): Promise<InProcessModelHost> {
+    // Imported here: with worker threads the HTTP thread never loads Prophet's modules.
+    const { ModelShard } = await import('./model-shard.js');
     return new InProcessModelHost(await ModelShard.create(options));
   }
 
