@@ -21,7 +21,7 @@ export interface TrainingSettings {
   minHistoryDays: number;
   /** The job fails only when more than this share of its customers failed. */
   maxFailedFraction: number;
-  /** Most worker threads (default: every CPU); a host starts one per 100 customers of its shard (worker-threads.ts). */
+  /** Most worker threads (default: every CPU); a host starts one per 100 customers of its shard, 20 with Stan (worker-threads.ts). */
   workers: number;
   /** Customers fitted with Stan a worker trains before it is replaced (augurs' Stan never returns memory). */
   customersPerWorker: number;
@@ -44,7 +44,7 @@ const SPECS = {
   seasonal_naive_period: { help: 'integer >= 1 (days)', default: () => '7' },
   min_history_days: { help: 'integer >= 2', default: () => '28' },
   max_failed_fraction: { help: 'number in [0, 1]', default: () => '0.1' },
-  // An upper bound: the host starts one thread per CUSTOMERS_PER_WORKER_THREAD customers (worker-threads.ts).
+  // An upper bound: the host starts one thread per 100 customers, 20 when Stan fits them (worker-threads.ts).
   workers: { help: 'integer >= 1', default: () => String(os.availableParallelism()) },
   // Counts only customers fitted with Stan: augurs' Stan optimizer keeps ≈ 110 KB of WebAssembly
   // memory per daily fit and fits slow down as it grows: on the seed's 1000 customers (all Stan then)
