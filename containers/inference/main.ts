@@ -15,14 +15,14 @@ const logLine: LogEvent = (event, fields) => {
  */
 export async function main(args: readonly string[]): Promise<number> {
   const config = parseInferenceConfig(args, process.env);
+  // Heard from the start: /ping answers while the model threads still start, so requests may be in
+  // flight before the server is fully up, and a signal then must drain them too.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const server = await startInferenceServer(config, logLine);
-  const stop = await Promise.race([
-    new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    }),
-    server.failure,
-  ]);
+  const stop = await Promise.race([signalled, server.failure]);
   if (stop instanceof Error) {
     logLine('failed', { message: stop.message, models: server.registry.size });
     await Promise.race([server.close(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);

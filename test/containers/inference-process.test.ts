@@ -60,6 +60,19 @@ test('/ping answers once the server listens; a load sent then waits for the mode
   t.true(order.indexOf('listening') >= 0 && order.indexOf('listening') < order.indexOf('models-ready'), order.join(', '));
 });
 
+test('SIGTERM while the model threads start: a load already sent is answered, then the server drains and exits 0', async (t) => {
+  const server = await spawnServer(t, ['--workers', '2']);
+  const loaded = request(server.url, 'POST', '/models', JSON.stringify({ model_name: 'starting', url: models.dirs.get('0') }));
+  // The load is on its way as the server is told to stop (the threads are most likely not up yet).
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  server.child.kill('SIGTERM');
+  t.is((await loaded).status, 200);
+  t.is(await server.exit, 0);
+  const events = server.events.map((e) => e.event);
+  t.true(events.includes('draining'), events.join(', '));
+  t.is(events.at(-1), 'stopped');
+});
+
 test('/ping answers within 2 s while hundreds of models load', async (t) => {
   const server = await spawnServer(t);
   const dirs = [...models.dirs.values()];
