@@ -29,6 +29,8 @@ const RUN_COMPILED = path.join('runtime', 'run-compiled.js');
 /** Below the repository's node_modules, so the compiled files resolve the same packages. */
 const CACHE_FOLDER = path.join('node_modules', '.cache', 'forecast-fleet');
 const BUILD_PREFIX = 'containers-';
+/** `stamp-<hash of the sources' paths, sizes and modification times>`, holding the build's folder name. */
+const STAMP_PREFIX = 'stamp-';
 /** A build another tree's processes may still run from (a server started before an edit) is kept this long after its last use. */
 const UNUSED_BUILD_KEPT_MS = 24 * 60 * 60 * 1000;
 /** Where a compiled module sits: `<root>/node_modules/.cache/forecast-fleet/containers-<key>/<path of its source>`. */
@@ -60,20 +62,66 @@ function buildKey(repoRoot, files) {
 }
 
 /**
+ * The sources' paths, sizes and modification times, hashed: a few stat calls instead of reading
+ * every file, to find the build of a tree seen before (a stamp that changed with contents that did
+ * not, as after a checkout, leads to the same build through the contents' key).
+ * @param {string} repoRoot
+ * @param {readonly string[]} files
+ * @returns {string}
+ */
+function sourceStamp(repoRoot, files) {
+  const hash = createHash('sha256').update(`esbuild ${esbuildVersion}\n`);
+  for (const file of files) {
+    const { size, mtimeMs } = statSync(path.join(repoRoot, file));
+    hash.update(`${file} ${size} ${mtimeMs}\n`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Writes `text` to `file` through a temporary file beside it, so a reader never sees half of it.
+ * @param {string} file
+ * @param {string} text
+ */
+function writeWhole(file, text) {
+  const staging = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(staging, text);
+  renameSync(staging, file);
+}
+
+/**
+ * The build a stamp file names, if both are there (another process may remove either meanwhile).
+ * @param {string} stampFile
+ * @returns {string | undefined}
+ */
+function stampedBuild(stampFile) {
+  try {
+    const build = path.join(path.dirname(stampFile), readFileSync(stampFile, 'utf8'));
+    return existsSync(build) ? build : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The folder holding `containers/cli.js`, `runtime/local/main.js`, … compiled from `repoRoot`'s
  * current sources, built when missing. Synchronous, so a job's command can be made where the job
- * starts; hashing the sources takes a few milliseconds, and is done at every start so an edited
- * source is never run stale.
+ * starts. Checked at every start, so an edited source is never run stale: the sources' stamp
+ * (sizes and times) finds a known tree's build in a few milliseconds; a new stamp has the contents
+ * hashed (≈ 30–100 ms), and a new key has them compiled.
  * @param {string} repoRoot
  * @returns {string}
  */
 export function containerBuild(repoRoot) {
   const files = sourceFiles(repoRoot);
   const cache = path.join(repoRoot, CACHE_FOLDER);
-  const target = path.join(cache, `${BUILD_PREFIX}${buildKey(repoRoot, files)}`);
+  const stamp = path.join(cache, `${STAMP_PREFIX}${sourceStamp(repoRoot, files)}`);
+  const stamped = stampedBuild(stamp);
+  const target = stamped ?? path.join(cache, `${BUILD_PREFIX}${buildKey(repoRoot, files)}`);
   if (existsSync(target)) {
     const now = new Date();
     utimesSync(target, now, now);
+    if (target !== stamped) writeWhole(stamp, path.basename(target));
     return target;
   }
   // Built beside and renamed into place, so a concurrent start never sees half a build.
@@ -96,6 +144,7 @@ export function containerBuild(repoRoot) {
     // without this one every file would be parsed as CommonJS first, then again as a module.
     writeFileSync(path.join(staging, 'package.json'), '{ "type": "module" }\n');
     renameSync(staging, target);
+    writeWhole(stamp, path.basename(target));
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     // Another process finished the same build first.
@@ -103,6 +152,8 @@ export function containerBuild(repoRoot) {
   }
   for (const entry of readdirSync(cache)) {
     const folder = path.join(cache, entry);
+    // A stamp of a build no longer there.
+    if (entry.startsWith(STAMP_PREFIX) && !entry.endsWith('.tmp') && stampedBuild(folder) === undefined) rmSync(folder, { force: true });
     // Earlier source trees' builds; another process's staging folder is left alone, and so is a
     // build used lately, which a process started before the sources changed may still load from.
     if (!entry.startsWith(BUILD_PREFIX) || entry.endsWith('.tmp') || folder === target) continue;

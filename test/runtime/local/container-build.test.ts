@@ -32,6 +32,10 @@ test('the sources are compiled once to JavaScript that runs with plain node, and
 
   t.is(containerBuild(root), build, 'unchanged sources reuse the build');
   t.is((await stat(path.join(build, 'containers', 'cli.js'))).mtimeMs, builtAt);
+  const later = new Date(Date.now() + 60_000);
+  await utimes(path.join(root, 'containers', 'cli.ts'), later, later);
+  t.is(containerBuild(root), build, 'a source touched but not changed reuses the build (found by its contents)');
+  t.is((await stat(path.join(build, 'containers', 'cli.js'))).mtimeMs, builtAt);
 
   t.deepEqual(JSON.parse(await readFile(path.join(build, 'package.json'), 'utf8')), { type: 'module' }, 'the compiled files are marked as modules');
 
@@ -39,13 +43,18 @@ test('the sources are compiled once to JavaScript that runs with plain node, and
   const rebuilt = containerBuild(root);
   t.not(rebuilt, build);
   t.is((await run(process.execPath, [path.join(rebuilt, 'containers', 'cli.js')])).stdout, 'second\n');
-  t.deepEqual((await readdir(path.dirname(rebuilt))).sort(), [path.basename(build), path.basename(rebuilt)].sort(), "the earlier tree's build, used a moment ago, is kept");
+  const builds = async () => (await readdir(path.dirname(rebuilt))).filter((entry) => entry.startsWith('containers-')).sort();
+  t.deepEqual(await builds(), [path.basename(build), path.basename(rebuilt)].sort(), "the earlier tree's build, used a moment ago, is kept");
 
   const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
   await utimes(build, twoDaysAgo, twoDaysAgo);
   await writeFile(path.join(root, 'runtime', 'nested', 'answer.ts'), "export const answer = (): string => 'third';\n");
   const third = containerBuild(root);
-  t.deepEqual((await readdir(path.dirname(third))).sort(), [path.basename(rebuilt), path.basename(third)].sort(), 'a build unused for two days is removed');
+  const cacheEntries = await readdir(path.dirname(third));
+  t.deepEqual(cacheEntries.filter((entry) => entry.startsWith('containers-')).sort(), [path.basename(rebuilt), path.basename(third)].sort(), 'a build unused for two days is removed');
+  const stamps = cacheEntries.filter((entry) => entry.startsWith('stamp-'));
+  const stamped = await Promise.all(stamps.map((stamp) => readFile(path.join(path.dirname(third), stamp), 'utf8')));
+  t.true(stamped.includes(path.basename(third)) && !stamped.includes(path.basename(build)), "the removed build's stamps are removed with it");
 });
 
 test('a compiled module finds its source folder, and so the repository, as its source does', (t) => {
