@@ -11,7 +11,8 @@
  * fits), so figures stay comparable on a loaded machine: our side includes the holdout fit, its
  * evaluation, the refit and the archive; R's side is one fit. On the noisy files it also compares
  * each model's 60-day forecast with R prophet's (share of the series mean) and both with the truth
- * the generator continues. Without Rscript the R figures are skipped and the notes say so.
+ * the generator continues. R runs once for both data sets, after the containers (library(prophet)
+ * loads once). Without Rscript or its prophet package the R figures are skipped and the notes say so.
  * `--quick`: 60 customers, optimizer=stan on 2 of them, R prophet on 5.
  */
 import { execFile, spawn } from 'node:child_process';
