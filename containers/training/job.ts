@@ -8,7 +8,7 @@ import type { TrainingSettings } from './hyperparameters.js';
 import { ProgressReporter } from './progress.js';
 import type { CustomerTask } from './train-customer.js';
 import { trainInWorkers } from './worker-pool.js';
-import { customersPerWorkerThread, workerThreadCount } from './worker-threads.js';
+import { workerThreadsFor } from './worker-threads.js';
 import type { CustomerOutcome } from './worker-pool.js';
 
 /**
@@ -263,7 +263,7 @@ export async function runTrainingJob(paths: SagemakerPaths, options: TrainingJob
     },
     timing: {
       wallSeconds,
-      workers: workerThreadCount(settings.workers, tasks.length, customersPerWorkerThread(settings)),
+      workers: workerThreadsFor(settings, tasks.length),
       modelsPerSecond: wallSeconds > 0 ? trained / wallSeconds : 0,
       // Worker threads share the process, so the process's CPU time covers every fit.
       cpuMsPerModel: trained > 0 ? (cpu.user + cpu.system) / 1000 / trained : null,

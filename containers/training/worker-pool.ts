@@ -5,7 +5,7 @@ import { stopWorker } from '../shared/worker-stop.js';
 import type { TrainingSettings } from './hyperparameters.js';
 import type { CustomerTask } from './train-customer.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
-import { customersPerWorkerThread, workerThreadCount } from './worker-threads.js';
+import { workerThreadsFor } from './worker-threads.js';
 
 export type CustomerOutcome =
   | { customerId: string; status: 'trained'; metrics: ModelMetrics; ms: number }
@@ -89,7 +89,7 @@ function runOnWorker(
 
 /**
  * Trains `tasks` on up to `settings.workers` threads, one per `customersPerWorkerThread(settings)`
- * tasks (worker-threads.ts). Each thread is replaced after
+ * tasks (`workerThreadsFor`, worker-threads.ts). Each thread is replaced after
  * `settings.customersPerWorker` customers fitted with Stan, or at once if it crashes or overruns
  * its time, because augurs' Stan optimizer keeps the WebAssembly memory of every fit. Customers
  * the exact solver fits do not count: 3000 exact fits in one thread kept RSS flat (131 → 138 MB),
@@ -120,7 +120,7 @@ export async function trainInWorkers(tasks: readonly CustomerTask[], settings: T
       }
     }
   };
-  const slots = Array.from({ length: workerThreadCount(settings.workers, tasks.length, customersPerWorkerThread(settings)) }, slot);
+  const slots = Array.from({ length: workerThreadsFor(settings, tasks.length) }, slot);
   const results = await Promise.allSettled(slots);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;

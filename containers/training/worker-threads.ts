@@ -27,3 +27,8 @@ export function customersPerWorkerThread(settings: Pick<TrainingSettings, 'optim
 export function workerThreadCount(maxThreads: number, customers: number, customersPerThread: number): number {
   return Math.min(maxThreads, Math.ceil(customers / customersPerThread));
 }
+
+/** The threads a host starts for `customers` customers under `settings`. */
+export function workerThreadsFor(settings: Pick<TrainingSettings, 'workers' | 'optimizer' | 'prophet'>, customers: number): number {
+  return workerThreadCount(settings.workers, customers, customersPerWorkerThread(settings));
+}

@@ -20,11 +20,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModelDirectory } from '../../containers/shared/model-artifact.js';
 import { initProphet, replayModel } from '../../containers/shared/prophet.js';
-import { containerBuild } from '../../runtime/local/sagemaker/container-build.js';
+import { compiledContainerArgs } from '../../runtime/local/sagemaker/container-build.js';
 import { removeModels, trainModels } from '../containers/inference-fixtures.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
@@ -55,7 +54,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 function serverCommand(): string[] {
   if (values.server === 'source') return ['--import', 'tsx', `${ROOT}containers/cli.ts`];
   if (values.server !== 'dist') throw new Error(`--server must be dist or source; received ${values.server}`);
-  return [path.join(containerBuild(ROOT), 'containers', 'cli.js')];
+  return compiledContainerArgs(ROOT);
 }
 const SERVER = serverCommand();
 

@@ -24,7 +24,7 @@ import { readModelArchive } from '../../containers/shared/model-artifact.js';
 import { initProphet, replayModel } from '../../containers/shared/prophet.js';
 import type { HostSummary } from '../../containers/training/job.js';
 import { datasetChunks } from '../../runtime/dataset/generator.js';
-import { containerBuild } from '../../runtime/local/sagemaker/container-build.js';
+import { compiledContainerArgs } from '../../runtime/local/sagemaker/container-build.js';
 import { writeTrainingChannel } from '../containers/training-fixture.js';
 import { benchOptions, finishBench, repeat } from './harness.js';
 import type { Figure } from './harness.js';
@@ -48,7 +48,7 @@ async function runContainer(channel: string, hyperparameters: Record<string, str
   await mkdir(path.join(base, 'input', 'config'), { recursive: true });
   await writeFile(path.join(base, 'input', 'config', 'hyperparameters.json'), JSON.stringify({ run_id: 'bench', ...hyperparameters }));
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(compiled, 'containers', 'cli.js'), 'train'], { cwd: repo, env: { ...process.env, SAGEMAKER_BASE_DIR: base }, stdio: ['ignore', 'ignore', 'ignore'] });
+    const child = spawn(process.execPath, [...containerArgs, 'train'], { cwd: repo, env: { ...process.env, SAGEMAKER_BASE_DIR: base }, stdio: ['ignore', 'ignore', 'ignore'] });
     child.on('error', reject);
     child.on('exit', resolve);
   });
@@ -126,7 +126,7 @@ const figures: Figure[] = [];
 const notes: string[] = [];
 await initProphet();
 const root = await mkdtemp(path.join(os.tmpdir(), 'training-bench-'));
-const compiled = containerBuild(repo);
+const containerArgs = compiledContainerArgs(repo);
 const DATASETS = [
   ['seed data', { weekly: 0, noise: 0 }],
   ['noisy weekly', { weekly: 0.1, noise: 0.02 }],

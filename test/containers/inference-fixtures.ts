@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { datasetChunks } from '../../runtime/dataset/generator.js';
 import { extractModelArchive } from '../../containers/shared/model-artifact.js';
-import { containerBuild } from '../../runtime/local/sagemaker/container-build.js';
+import { compiledContainerArgs } from '../../runtime/local/sagemaker/container-build.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -61,7 +61,7 @@ export interface ContainerPreload {
  * CPU of training 100 customers.
  */
 export async function runTrainingContainer(root: string, preload: ContainerPreload = { nodeArgs: [], env: {} }): Promise<{ code: number; failure: string }> {
-  const cli = preload.source ? ['--import', 'tsx', path.join(ROOT, 'containers', 'cli.ts')] : ['--enable-source-maps', path.join(containerBuild(ROOT), 'containers', 'cli.js')];
+  const cli = preload.source ? ['--import', 'tsx', path.join(ROOT, 'containers', 'cli.ts')] : compiledContainerArgs(ROOT);
   try {
     await promisify(execFile)(process.execPath, [...preload.nodeArgs, ...cli, 'train'], {
       env: { ...process.env, ...preload.env, SAGEMAKER_BASE_DIR: root },

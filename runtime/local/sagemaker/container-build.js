@@ -50,15 +50,25 @@ function sourceFiles(repoRoot) {
 }
 
 /**
+ * The compiler's version and what `describe` gives of every source file, hashed to a short key.
+ * @param {readonly string[]} files
+ * @param {(file: string) => string | Buffer} describe
+ * @returns {string}
+ */
+function sourcesHash(files, describe) {
+  const hash = createHash('sha256').update(`esbuild ${esbuildVersion}\n`);
+  for (const file of files) hash.update(`${file}\n`).update(describe(file)).update('\n');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
  * Identity of a build: the compiler's version and every source file's path and contents.
  * @param {string} repoRoot
  * @param {readonly string[]} files
  * @returns {string}
  */
 function buildKey(repoRoot, files) {
-  const hash = createHash('sha256').update(`esbuild ${esbuildVersion}\n`);
-  for (const file of files) hash.update(`${file}\n`).update(readFileSync(path.join(repoRoot, file))).update('\n');
-  return hash.digest('hex').slice(0, 16);
+  return sourcesHash(files, (file) => readFileSync(path.join(repoRoot, file)));
 }
 
 /**
@@ -70,12 +80,10 @@ function buildKey(repoRoot, files) {
  * @returns {string}
  */
 function sourceStamp(repoRoot, files) {
-  const hash = createHash('sha256').update(`esbuild ${esbuildVersion}\n`);
-  for (const file of files) {
+  return sourcesHash(files, (file) => {
     const { size, mtimeMs } = statSync(path.join(repoRoot, file));
-    hash.update(`${file} ${size} ${mtimeMs}\n`);
-  }
-  return hash.digest('hex').slice(0, 16);
+    return `${size} ${mtimeMs}`;
+  });
 }
 
 /**
@@ -160,6 +168,16 @@ export function containerBuild(repoRoot) {
     if (Date.now() - statSync(folder, { throwIfNoEntry: false })?.mtimeMs > UNUSED_BUILD_KEPT_MS) rmSync(folder, { recursive: true, force: true });
   }
   return target;
+}
+
+/**
+ * Node's arguments that run the containers' CLI (`containers/cli.ts`, the images' entrypoint) from
+ * the compiled sources, as local mode's jobs and endpoints do; the CLI's own arguments follow.
+ * @param {string} repoRoot
+ * @returns {string[]}
+ */
+export function compiledContainerArgs(repoRoot) {
+  return [...COMPILED_NODE_FLAGS, path.join(containerBuild(repoRoot), 'containers', 'cli.js')];
 }
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { IMAGE_DEFAULT_ARGS, IMAGE_ENTRYPOINT, LOCAL_IMAGES, localImageTarget } from '../images.js';
-import { COMPILED_NODE_FLAGS, containerBuild, sourceFolder } from './container-build.js';
+import { compiledContainerArgs, sourceFolder } from './container-build.js';
 
 /** The repository root, also when local mode runs from its compile: the containers run from its sources. */
 export const REPO_ROOT = path.resolve(sourceFolder(import.meta.url), '..', '..', '..');
@@ -38,6 +38,5 @@ export function containerCommand(imageUri: string, o: { entrypoint?: readonly st
   } else {
     cliArgs = o.args && o.args.length > 0 ? [...o.args] : [...IMAGE_DEFAULT_ARGS[target]];
   }
-  const cli = path.join(containerBuild(REPO_ROOT), 'containers', 'cli.js');
-  return { command: process.execPath, args: [...COMPILED_NODE_FLAGS, cli, ...cliArgs], cwd: REPO_ROOT };
+  return { command: process.execPath, args: [...compiledContainerArgs(REPO_ROOT), ...cliArgs], cwd: REPO_ROOT };
 }
