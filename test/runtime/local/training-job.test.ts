@@ -10,13 +10,19 @@ import { readModelArchive } from '../../../containers/shared/model-artifact.js';
 import { putCustomerFiles, ROLE_ARN, startLocal, waitFor } from './local-aws-fixture.js';
 
 const BUCKET = 'forecast-test';
+const HYPERPARAMETERS = { workers: '1', holdout_days: '14', run_id: 'r1' };
+/**
+ * Stan fits take ≈ 0.1 s a customer where the exact solver takes a few milliseconds: slow enough
+ * that an instance is reliably still training when the test kills it.
+ */
+const KILLABLE = { HyperParameters: { ...HYPERPARAMETERS, optimizer: 'stan' } };
 
 function trainingRequest(name: string, instances: number, extra: Partial<CreateTrainingJobCommandInput> = {}): CreateTrainingJobCommandInput {
   return {
     TrainingJobName: name,
     RoleArn: ROLE_ARN,
     AlgorithmSpecification: { TrainingImage: LOCAL_IMAGES.training, TrainingInputMode: 'File' },
-    HyperParameters: { workers: '1', holdout_days: '14', run_id: 'r1' },
+    HyperParameters: HYPERPARAMETERS,
     InputDataConfig: [
       {
         ChannelName: 'train',
@@ -82,8 +88,8 @@ test('a sharded training job runs one process per instance, uploads checkpoints 
 
 test('an instance killed midway fails the job as SageMaker reports it, keeps the uploaded checkpoints intact, and a new job resumes from them', async (t) => {
   const local = await startLocal(t);
-  const customers = await putCustomerFiles(local.s3, BUCKET, 'runs/r1/customer-data/', 60, 365);
-  await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('train-killed', 2)));
+  const customers = await putCustomerFiles(local.s3, BUCKET, 'runs/r1/customer-data/', 24, 365);
+  await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('train-killed', 2, KILLABLE)));
   const listCheckpoints = async () => (await local.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'models/r1/' }))).Contents ?? [];
   await waitFor(listCheckpoints, (objects) => objects.length >= 4, 60_000, 'the first checkpoints');
   const pid = Number(await readFile(path.join(local.dataDir, 'jobs', 'train-killed', 'algo-2.pid'), 'utf8'));
@@ -105,7 +111,7 @@ test('an instance killed midway fails the job as SageMaker reports it, keeps the
     t.is(`models/r1/${doc.customerId}.tar.gz`, object.Key ?? '', 'every uploaded checkpoint is a whole, valid model');
   }
 
-  await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('train-resumed', 2)));
+  await local.sagemaker.send(new CreateTrainingJobCommand(trainingRequest('train-resumed', 2, KILLABLE)));
   const resumed = await waitFor(() => local.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'train-resumed' })), finished, 90_000, 'the resumed job');
   t.is(resumed.TrainingJobStatus, 'Completed', resumed.FailureReason);
   t.true(local.lines.some((line) => line.includes(`restored ${survivors.length} checkpoints`)), 'checkpoints were restored into every instance');
