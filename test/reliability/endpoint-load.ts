@@ -173,8 +173,15 @@ export async function warmFleet(fleet: Fleet, customers: readonly string[]): Pro
   runtime.destroy();
 }
 
-/** `concurrency` callers asking for random customers' 7-day forecasts for `seconds`; `during` runs alongside (fault injection). */
-export async function driveLoad(fleet: Fleet, o: { seconds: number; concurrency: number; customers?: readonly string[]; during?: () => Promise<void> }): Promise<LoadFigures> {
+/**
+ * `concurrency` callers asking for random customers' 7-day forecasts for `seconds`; `during` runs
+ * alongside (fault injection). With `until`, the load goes on past `seconds` until it holds or
+ * `maxSeconds` have passed, so a test's condition does not depend on how fast a crowded machine runs.
+ */
+export async function driveLoad(
+  fleet: Fleet,
+  o: { seconds: number; concurrency: number; customers?: readonly string[]; during?: () => Promise<void>; until?: () => boolean; maxSeconds?: number },
+): Promise<LoadFigures> {
   const customers = o.customers ?? fleet.customers;
   const { s3, runtime } = sdkClients(fleet.aws.endpointUrl);
   let notReadyRetries = 0;
@@ -184,15 +191,20 @@ export async function driveLoad(fleet: Fleet, o: { seconds: number; concurrency:
   fleet.watch.reset();
   let peakRss = 0;
   const started = performance.now();
-  const deadline = Date.now() + o.seconds * 1000;
+  const minimumEnd = Date.now() + o.seconds * 1000;
+  const maximumEnd = Date.now() + Math.max(o.seconds, o.maxSeconds ?? 0) * 1000;
+  const driving = () => {
+    const now = Date.now();
+    return now < minimumEnd || (o.until !== undefined && !o.until() && now < maximumEnd);
+  };
   const sampler = (async () => {
-    while (Date.now() < deadline) {
+    while (driving()) {
       peakRss = Math.max(peakRss, await rssBytes(await containerPid(fleet.dataDir).catch(() => 0)));
       await delay(250);
     }
   })();
   const callers = Array.from({ length: o.concurrency }, async () => {
-    while (Date.now() < deadline) {
+    while (driving()) {
       const customer = customers[Math.floor(Math.random() * customers.length)]!;
       const t0 = performance.now();
       try {
