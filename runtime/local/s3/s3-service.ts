@@ -94,13 +94,14 @@ function withEscapedEmptySegments(url: string): string {
 /**
  * HeadBucket. s3rver routes HEAD through its GET handler, which lists the whole bucket (up to 1000
  * objects with their metadata) only to discard the body: tens of milliseconds on a full bucket.
+ * As on AWS, a name that is not a bucket name is a 400 Bad Request (a HEAD answer has no body).
  */
 async function answerHeadBucket(store: BucketStore, bucket: string, res: ServerResponse): Promise<void> {
   try {
     const found = await store.getBucket(bucket);
     res.writeHead(found ? 200 : 404, found ? { 'x-amz-bucket-region': 'us-east-1' } : {});
-  } catch {
-    res.writeHead(500);
+  } catch (error) {
+    res.writeHead((error as { code?: string }).code === 'InvalidBucketName' ? 400 : 500);
   }
   res.end();
 }

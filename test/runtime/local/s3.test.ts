@@ -94,6 +94,9 @@ test('listings come in S3 key order and page without losing keys', async (t) => 
   t.is((await s3.send(new HeadBucketCommand({ Bucket: 'ordered' }))).$metadata.httpStatusCode, 200);
   const missing = await t.throwsAsync(s3.send(new HeadBucketCommand({ Bucket: 'no-such-bucket' })));
   t.is(missing?.name, 'NotFound');
+  // AWS answers a name that cannot be a bucket's with 400, which the SDK does not retry (a 500 it would, three times).
+  const invalid = await t.throwsAsync(s3.send(new HeadBucketCommand({ Bucket: 'Not_A_Bucket' })));
+  t.like((invalid as { $metadata?: object } | undefined)?.$metadata, { httpStatusCode: 400, attempts: 1 });
 
   const folders = await s3.send(new ListObjectsV2Command({ Bucket: 'ordered', Prefix: 'a', Delimiter: '/' }));
   t.deepEqual(folders.CommonPrefixes?.map((p) => p.Prefix), ['a/']);
