@@ -1,15 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
+import pMap from 'p-map';
 import { MODELS_PREFIX } from './bucket-layout.js';
 import { CURRENT_MANIFEST_KEY, MANIFEST_HISTORY_PREFIX, historyManifestKey, parseManifest, type Manifest } from './manifest.js';
-import { decideRetention, locate, summarizeRetention, type RetentionDecision, type RetentionSummary } from './retention.js';
+import { decideRetention, locate, summarizeRetention, type RetentionDecision, type RetentionSummary, type StoredObject } from './retention.js';
 import { deriveRunId } from './run-id.js';
-import { deleteKeys, listObjects, readTextIfExists } from './s3-objects.js';
+import { deleteKeys, listFolders, listObjects, readTextIfExists } from './s3-objects.js';
 
 /**
- * Cleanup: reads the bucket's model versions, run data and manifests, decides what is past the
- * retention and referenced by no kept manifest (retention.ts), and deletes it unless it is a dry
- * run. The pipeline runs it as its last step; `npm run cleanup` runs it alone.
+ * Cleanup: reads the model versions and run data of the runs before the cutoff, and the manifests,
+ * decides what is past the retention and referenced by no kept manifest (retention.ts), and deletes
+ * it unless it is a dry run. The pipeline runs it as its last step; `npm run cleanup` runs it alone.
  */
 
 export interface CleanupResult {
@@ -32,7 +33,13 @@ export async function cleanUpBucket(args: {
   readonly onProgress?: (line: string) => void;
 }): Promise<CleanupResult> {
   const { s3, bucket, cutoffRunId } = args;
-  const objects = (await Promise.all([MODELS_PREFIX, 'runs/', MANIFEST_HISTORY_PREFIX].map((prefix) => listObjects(s3, bucket, prefix)))).flat();
+  const objects = (
+    await Promise.all([
+      listRunFoldersBefore(s3, bucket, MODELS_PREFIX, cutoffRunId),
+      listRunFoldersBefore(s3, bucket, 'runs/', cutoffRunId),
+      listObjects(s3, bucket, MANIFEST_HISTORY_PREFIX),
+    ])
+  ).flat();
   const currentText = await readTextIfExists(s3, bucket, CURRENT_MANIFEST_KEY);
   const current = currentText === undefined ? undefined : parseManifest(currentText, `s3://${bucket}/${CURRENT_MANIFEST_KEY}`);
   // A kept manifest that cannot be read stops the cleanup: what it references is unknown.
@@ -56,6 +63,18 @@ export async function cleanUpBucket(args: {
   }
   return { dryRun: args.dryRun, decision, summary };
 }
+
+/**
+ * The objects of the run folders under `prefix` (`<prefix><runId>/…`) whose run is before the
+ * cutoff: only they can be past the retention. The nights within it, most of a bucket, are never
+ * listed, so a night's cleanup reads what ages out and what old manifests keep, not every model.
+ */
+async function listRunFoldersBefore(s3: S3Client, bucket: string, prefix: string, cutoffRunId: string): Promise<StoredObject[]> {
+  const old = (await listFolders(s3, bucket, prefix)).filter((folder) => folder.slice(prefix.length, -1) < cutoffRunId);
+  return (await pMap(old, (folder) => listObjects(s3, bucket, folder), { concurrency: FOLDER_LISTINGS_AT_ONCE })).flat();
+}
+
+const FOLDER_LISTINGS_AT_ONCE = 8;
 
 /** One line per run and kind for people: what goes or stays, and why. */
 export function describeCleanup(result: CleanupResult): string[] {

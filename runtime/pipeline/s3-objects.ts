@@ -18,6 +18,15 @@ export async function listObjects(s3: S3Client, bucket: string, prefix: string):
   return objects;
 }
 
+/** The folders directly under `prefix` (S3's common prefixes for the `/` delimiter), each ending in `/`. */
+export async function listFolders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const folders: string[] = [];
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix, Delimiter: '/' })) {
+    for (const common of page.CommonPrefixes ?? []) if (common.Prefix !== undefined) folders.push(common.Prefix);
+  }
+  return folders;
+}
+
 /** S3 deletes at most 1000 keys a request. */
 const DELETE_BATCH = 1000;
 
