@@ -19,7 +19,7 @@ if (!relative.endsWith('.ts') || !CONTAINER_SOURCE_FOLDERS.some((name) => name =
 }
 // On Node 20 every AWS SDK client prints an 8-line notice that SDK releases after January 2027
 // need Node 22. The lock file pins a release that runs here, so the notice is for whoever updates
-// it (README, "Requirements"), not for every command's console and every job's log.
+// it (README, "Images"), not for every command's console and every job's log.
 if (Number(process.versions.node.split('.')[0]) < 22) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.setSourceMapsEnabled(true);
 const compiled = path.join(containerBuild(repoRoot), relative.replace(/\.ts$/, '.js'));
