@@ -1,5 +1,5 @@
 import { PIPELINE_CONFIG_DEFAULTS } from '../runtime/config/pipeline-config.js';
-import { MODELS_PREFIX, REPORTS_PREFIX } from '../runtime/pipeline/bucket-layout.js';
+import { MODELS_PREFIX, REPORTS_PREFIX, RUNS_PREFIX } from '../runtime/pipeline/bucket-layout.js';
 import { CURRENT_MANIFEST_KEY, MANIFEST_HISTORY_PREFIX } from '../runtime/pipeline/manifest.js';
 
 /**
@@ -8,7 +8,7 @@ import { CURRENT_MANIFEST_KEY, MANIFEST_HISTORY_PREFIX } from '../runtime/pipeli
  */
 export const BUCKET_LAYOUT = Object.freeze({
   raw: PIPELINE_CONFIG_DEFAULTS.rawPrefix,
-  runs: 'runs/',
+  runs: RUNS_PREFIX,
   models: MODELS_PREFIX,
   reports: REPORTS_PREFIX,
   manifests: 'manifests/',

@@ -1,8 +1,11 @@
 /** Where one run's objects live in the stack's bucket (DESIGN.md, "Bucket layout"). */
 export const MODELS_PREFIX = 'models/';
 
+/** Every run's data, one folder per run id (`runPrefix`). */
+export const RUNS_PREFIX = 'runs/';
+
 export function runPrefix(runId: string): string {
-  return `runs/${runId}/`;
+  return `${RUNS_PREFIX}${runId}/`;
 }
 
 /** Processing output: `<customerId>.csv`, one object per customer; the training channel. */

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DateTime } from 'luxon';
 import pMap from 'p-map';
-import { MODELS_PREFIX } from './bucket-layout.js';
+import { MODELS_PREFIX, RUNS_PREFIX } from './bucket-layout.js';
 import { CURRENT_MANIFEST_KEY, MANIFEST_HISTORY_PREFIX, historyManifestKey, parseManifest, type Manifest } from './manifest.js';
 import { decideRetention, locate, summarizeRetention, type RetentionDecision, type RetentionSummary, type StoredObject } from './retention.js';
 import { deriveRunId } from './run-id.js';
@@ -36,7 +36,7 @@ export async function cleanUpBucket(args: {
   const objects = (
     await Promise.all([
       listRunFoldersBefore(s3, bucket, MODELS_PREFIX, cutoffRunId),
-      listRunFoldersBefore(s3, bucket, 'runs/', cutoffRunId),
+      listRunFoldersBefore(s3, bucket, RUNS_PREFIX, cutoffRunId),
       listObjects(s3, bucket, MANIFEST_HISTORY_PREFIX),
     ])
   ).flat();

@@ -10,7 +10,7 @@ import { parse } from 'csv-parse/sync';
 import { CUSTOMER_INDEX_FILE } from '../../containers/processing/customer-index.js';
 import { QUARANTINE_FILE } from '../../containers/processing/process-raw-data.js';
 import { DEFAULT_COLUMN_ORDER, headerColumnOrder, type ColumnOrder } from '../../containers/processing/row.js';
-import { MODELS_PREFIX } from './bucket-layout.js';
+import { MODELS_PREFIX, RUNS_PREFIX } from './bucket-layout.js';
 import { CURRENT_MANIFEST_KEY, MANIFEST_HISTORY_PREFIX, parseManifest, type Manifest } from './manifest.js';
 import { deleteKeys, listObjects, readTextIfExists, writeJson } from './s3-objects.js';
 
@@ -71,7 +71,7 @@ export async function forgetCustomer(args: {
   const customerFile = `${customerId}.csv`;
   const deleted = objects
     .map((o) => o.key)
-    .filter((key) => (key.startsWith(MODELS_PREFIX) && path.posix.basename(key) === `${customerId}.tar.gz`) || (key.startsWith('runs/') && key.endsWith(`/customer-data/${customerFile}`)));
+    .filter((key) => (key.startsWith(MODELS_PREFIX) && path.posix.basename(key) === `${customerId}.tar.gz`) || (key.startsWith(RUNS_PREFIX) && key.endsWith(`/customer-data/${customerFile}`)));
   if (!dryRun) await deleteKeys(s3, bucket, deleted);
   if (deleted.length > 0) log(`forget: ${dryRun ? 'would delete' : 'deleted'} ${deleted.length} model and processed-data objects`);
 
@@ -101,7 +101,7 @@ export async function forgetCustomer(args: {
       });
     }
     for (const { key } of objects) {
-      if (!key.startsWith('runs/')) continue;
+      if (!key.startsWith(RUNS_PREFIX)) continue;
       if (key.endsWith(`/${CUSTOMER_INDEX_FILE}`)) await rewrite(key, (line, index) => index === 0 || line.split(',')[0] !== customerId);
       else if (key.endsWith(`/${QUARANTINE_FILE}`)) {
         await rewrite(key, (line, index) => {

@@ -1,4 +1,4 @@
-import { MODELS_PREFIX, runPrefix } from './bucket-layout.js';
+import { MODELS_PREFIX, RUNS_PREFIX, runPrefix } from './bucket-layout.js';
 import { CURRENT_MANIFEST_KEY, MANIFEST_HISTORY_PREFIX, historyManifestKey, type Manifest } from './manifest.js';
 
 /**
@@ -82,8 +82,8 @@ export function locate(key: string): { kind: RetainedKind; runId: string } | und
     const runId = runOf(MODELS_PREFIX, key.slice(MODELS_PREFIX.length));
     return runId === undefined ? undefined : { kind: 'model', runId };
   }
-  if (key.startsWith('runs/')) {
-    const runId = runOf('runs/', key.slice('runs/'.length));
+  if (key.startsWith(RUNS_PREFIX)) {
+    const runId = runOf(RUNS_PREFIX, key.slice(RUNS_PREFIX.length));
     return runId === undefined || !key.startsWith(runPrefix(runId)) ? undefined : { kind: 'run-data', runId };
   }
   if (key.startsWith(MANIFEST_HISTORY_PREFIX) && key.endsWith('.json')) {

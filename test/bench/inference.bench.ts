@@ -5,7 +5,7 @@
  *     [--concurrency 16] [--configs 1:model,2:model,0:model,1:1000] [--server dist|source]
  *
  * `--server dist` (the default) runs the server compiled as the image runs it
- * (`node dist/containers/cli.js serve`; local mode's compile, container-build.ts); `source` runs containers/cli.ts
+ * (`node dist/containers/cli.js serve`; local mode's compile, container-build.js); `source` runs containers/cli.ts
  * through tsx, whose loader costs ≈ 30 MB of RSS per thread.
  * `--quick`: 100 models, 0.5 s per phase (a few hundred requests: a smoke figure; the full run's 5 s
  * is the one to compare), 2 workers with the model's samples only.

@@ -11,7 +11,7 @@
  * `--quick`: 685 customers (250,000 rows).
  *
  * The container runs compiled, as local mode and the image run it (`DIR/containers/processing/main.js`;
- * by default local mode's compile, container-build.ts; `--dist DIR` names another); `--source` runs
+ * by default local mode's compile, container-build.js; `--dist DIR` names another); `--source` runs
  * the TypeScript source under tsx instead, whose loader adds CPU and memory to every thread.
  *
  * Targets: >= 500,000 rows/s and peak RSS <= 300 MB. The data lives in a temp folder, removed at

@@ -1,6 +1,6 @@
 /**
  * Training benchmark: the training container (`containers/cli.ts train`, worker threads on every
- * CPU, compiled as local mode and the image run it: container-build.ts) with the default optimizer (exact MAP where it applies), against the same container with
+ * CPU, compiled as local mode and the image run it: container-build.js) with the default optimizer (exact MAP where it applies), against the same container with
  * `optimizer=stan` and against R prophet 1.0 (Debian's `r-cran-prophet`, `Rscript`) on the same
  * files, in the same run. Two data sets from the generator: the seed's (noise-free) and noisy
  * weekly (weekly 0.1, noise 0.02), 365 days each.

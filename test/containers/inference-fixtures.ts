@@ -57,7 +57,7 @@ export interface ContainerPreload {
 /**
  * Runs the training container (`container train`) on the SageMaker layout under `root`: its exit
  * code and `output/failure`. It runs compiled, as the image and local mode run it
- * (container-build.ts): under tsx the process and each worker thread paid a loader, about half the
+ * (container-build.js): under tsx the process and each worker thread paid a loader, about half the
  * CPU of training 100 customers.
  */
 export async function runTrainingContainer(root: string, preload: ContainerPreload = { nodeArgs: [], env: {} }): Promise<{ code: number; failure: string }> {
